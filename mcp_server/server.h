@@ -1,0 +1,174 @@
+// The MCP server: registries of tools, prompts and resources, the lifecycle,
+// and request dispatch. It knows no transport and no HPC tool.
+//
+// Registration happens before serving (not thread-safe); after the first
+// session is created the registries are frozen and read without locks.
+// Dispatch is thread-safe. Requests that may take time (tools/call,
+// prompts/get, resources/read, completion/complete) run on a bounded worker
+// pool, so a slow tool never blocks ping, other calls or cancellation; no
+// lock is held while a handler runs.
+//
+// Error channels are decided in exactly one place, Server::CallTool: a
+// malformed request or an unknown tool is a JSON-RPC error; anything that
+// goes wrong inside a tool, including invalid arguments, is an `isError`
+// result the model can act on.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mcp_server/json_rpc.h"
+#include "mcp_server/schema.h"
+#include "mcp_server/session.h"
+#include "mcp_server/status.h"
+#include "mcp_server/thread_pool.h"
+#include "mcp_server/tool.h"
+
+namespace hpc::mcp {
+
+struct ServerOptions {
+  std::string name = "hpc-mcp";
+  std::string title;
+  std::string version = "0.0.0";
+  std::string instructions;  // Returned by initialize when not empty.
+  size_t page_size = 50;     // Items per page of every */list.
+  size_t min_workers = 1;
+  size_t max_workers = 32;
+  // Output that violates a tool's outputSchema is always logged as an error;
+  // when strict (tests), the call also fails with isError.
+  bool strict_output = false;
+};
+
+// Returns {messages:[...], description?} for prompts/get.
+using PromptHandler = std::function<Result<json>(const json& arguments)>;
+// Returns the `contents` array of resources/read. `vars` holds the values of
+// a template's variables (empty for a fixed resource).
+using ResourceReader = std::function<Result<json>(
+    const std::string& uri, const std::map<std::string, std::string>& vars)>;
+// Returns candidate values for `argument` starting with `prefix`.
+using Completer = std::function<std::vector<std::string>(
+    const std::string& argument, const std::string& prefix,
+    const json& context_arguments)>;
+
+// The protocol versions we speak, newest first.
+const std::vector<std::string>& SupportedProtocolVersions();
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // --- Registration (before serving) ---
+
+  // `definition` is the full MCP Tool object (name, title, description,
+  // annotations, inputSchema, outputSchema?). Fails if it does not match
+  // the tool-definition schema, a schema does not compile, or the name is
+  // taken.
+  Status AddTool(json definition, ToolHandler handler);
+  Status AddPrompt(json definition, PromptHandler handler);
+  // A prompt from a markdown file (see prompts.h).
+  Status AddPromptFile(std::string_view markdown, std::string_view source);
+  // `descriptor`: {uri, name, title?, description?, mimeType?}.
+  Status AddResource(json descriptor, ResourceReader reader);
+  // `descriptor`: {uriTemplate, name, ...}; variables are RFC 6570 level 1
+  // ({id}), each matching one non-empty path segment.
+  Status AddResourceTemplate(json descriptor, ResourceReader reader);
+  // `ref_type` is "ref/prompt" (name = prompt name) or "ref/resource"
+  // (name = uri template).
+  void AddCompleter(std::string ref_type, std::string name, Completer c);
+
+  // --- Serving ---
+
+  // A new session; `id` is the HTTP session id, empty on stdio.
+  std::shared_ptr<Session> NewSession(std::string id);
+  // Cancels what the session has in flight and forgets it.
+  void CloseSession(const std::shared_ptr<Session>& session);
+
+  // Handles one parsed message or batch from `session`'s client. Responses
+  // and related notifications go to `reply`. Never throws.
+  void Handle(const std::shared_ptr<Session>& session, const json& parsed,
+              const std::shared_ptr<Outbound>& reply);
+  // Handles one line/body of text: a parse error is answered with -32700.
+  void HandleText(const std::shared_ptr<Session>& session,
+                  std::string_view text, const std::shared_ptr<Outbound>& reply);
+
+  // Whether Handle(parsed) will answer with a response (as opposed to
+  // accepting a notification or a client's response silently).
+  static bool ExpectsResponse(const json& parsed);
+
+  // Tells subscribed sessions that `uri` changed.
+  void NotifyResourceUpdated(const std::string& uri);
+
+  // Cancels everything in flight and stops the workers. Idempotent.
+  void Shutdown();
+
+  const ServerOptions& options() const { return options_; }
+  json Capabilities() const;
+  bool HasTool(const std::string& name) const { return tools_.count(name) > 0; }
+
+ private:
+  struct Tool;
+  struct Prompt;
+  struct Resource;
+  struct Template;
+  class CallContext;
+  class BatchReply;
+  using Reply = Result<json>;  // Non-OK: mapped by RpcErrorFor.
+
+  void HandleOne(const std::shared_ptr<Session>& session, const json& message,
+                 const std::shared_ptr<Outbound>& reply);
+  void HandleRequest(const std::shared_ptr<Session>& session,
+                     const json& request, const std::shared_ptr<Outbound>& reply);
+  void HandleNotification(const std::shared_ptr<Session>& session,
+                          const json& notification);
+  void RunPooled(const std::shared_ptr<Session>& session, const json& request,
+                 const std::shared_ptr<Outbound>& reply);
+
+  // Method handlers. `ctx` is null for inline methods.
+  Reply Initialize(Session& session, const json& params);
+  Reply ListTools(const json& params) const;
+  Reply CallTool(CallContext& ctx, const json& params);
+  Reply ListPrompts(const json& params) const;
+  Reply GetPrompt(const json& params) const;
+  Reply ListResources(const json& params) const;
+  Reply ListTemplates(const json& params) const;
+  Reply ReadResource(const json& params) const;
+  Reply Subscribe(Session& session, const json& params, bool on);
+  Reply SetLevel(Session& session, const json& params);
+  Reply Complete(const json& params) const;
+
+  Reply Page(const std::vector<json>& items, const char* key,
+             const json& params) const;
+  bool ResourceExists(const std::string& uri) const;
+  void Freeze();
+
+  ServerOptions options_;
+  std::shared_ptr<JsonSchema> tool_definition_schema_;
+  std::map<std::string, std::shared_ptr<Tool>> tools_;
+  std::vector<json> tool_list_;
+  std::map<std::string, std::shared_ptr<Prompt>> prompts_;
+  std::vector<json> prompt_list_;
+  std::map<std::string, std::shared_ptr<Resource>> resources_;
+  std::vector<json> resource_list_;
+  std::vector<std::shared_ptr<Template>> templates_;
+  std::vector<json> template_list_;
+  std::map<std::string, Completer> completers_;
+  std::atomic<bool> frozen_{false};
+
+  ThreadPool pool_;
+  std::mutex sessions_mu_;
+  std::vector<std::weak_ptr<Session>> sessions_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace hpc::mcp
