@@ -21,6 +21,10 @@ namespace {
 
 constexpr const char* kSessionHeader = "Mcp-Session-Id";
 constexpr const char* kVersionHeader = "MCP-Protocol-Version";
+// With the charset spelled out, cpp-httplib does not gzip the body: MCP
+// messages are small and travel over loopback, where compressing each one
+// costs more CPU than it could ever save.
+constexpr const char* kJsonType = "application/json; charset=utf-8";
 
 // Messages waiting to go out on one HTTP response: the answer to one POST,
 // or a session's GET stream. Producers (handlers on worker threads) push;
@@ -159,7 +163,7 @@ void JsonError(httplib::Response& res, int status, int code,
                const std::string& message) {
   res.status = status;
   res.set_content(Dump(MakeError(nullptr, {code, message, nullptr})),
-                  "application/json");
+                  kJsonType);
 }
 
 class HttpTransport {
@@ -357,7 +361,7 @@ void HttpTransport::Post(const httplib::Request& req, httplib::Response& res) {
     // is the client's fault at the HTTP level too.
     bool unattributed = r.is_object() && r.contains("error") && r["id"].is_null();
     res.status = unattributed ? 400 : 200;
-    res.set_content(std::move(response), "application/json");
+    res.set_content(std::move(response), kJsonType);
     return;
   }
   Stream(res, queue, nullptr);

@@ -85,6 +85,39 @@ std::string Expected(const json* s) {
   return e.empty() ? "" : " (expected " + e + ")";
 }
 
+// valijson's wording, made direct for the model that has to fix its call.
+std::string Rephrase(const std::string& text) {
+  static const std::pair<const char*, const char*> kPhrases[] = {
+      {"Value type not permitted by 'type' constraint.", "wrong type"},
+      {"Failed to match against any enum values.", "not an allowed value"},
+      {"Failed to match regex specified by 'pattern' constraint.",
+       "does not match the required pattern"},
+  };
+  for (const auto& [from, to] : kPhrases)
+    if (text == from) return to;
+  const std::string kExtra =
+      "Object contains a property that could not be validated using "
+      "'properties' or 'additionalProperties' constraints: ";
+  if (text.rfind(kExtra, 0) == 0)
+    return "unknown property " + text.substr(kExtra.size()) +
+           " (remove it; only the properties in the schema are accepted)";
+  if (!text.empty() && text.back() == '.') return text.substr(0, text.size() - 1);
+  return text;
+}
+
+// " (got <value>)" for scalars at `pointer` in `instance`.
+std::string Got(const json& instance, const std::string& pointer) {
+  try {
+    const json& v = instance.at(json::json_pointer(pointer));
+    if (v.is_structured()) return std::string(" (got ") + v.type_name() + ")";
+    std::string d = v.dump();
+    if (d.size() > 60) d = d.substr(0, 57) + "...";
+    return std::string(" (got ") + v.type_name() + " " + d + ")";
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 void ApplyDefaultsAt(const json& root, const json& schema, json& value,
                      int depth) {
   const json& s = *Deref(root, &schema);
@@ -148,7 +181,8 @@ std::vector<SchemaViolation> JsonSchema::Validate(const json& value,
     // the item's own error is reported.
     if (has_deeper && text.rfind("Failed to validate", 0) == 0) continue;
     std::string path = ToPointer(tokens);
-    std::string message = text + Expected(SubSchema(*source_, tokens));
+    std::string message = Rephrase(text) + Expected(SubSchema(*source_, tokens)) +
+                          Got(value, path);
     if (!seen.insert(path + "\n" + message).second) continue;
     out.push_back({path, message});
   }
