@@ -1,5 +1,6 @@
 #include "mcp_server/schema.h"
 
+#include <regex>
 #include <set>
 #include <stdexcept>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -101,8 +102,11 @@ std::string Rephrase(const std::string& text) {
   if (text.rfind(kExtra, 0) == 0)
     return "unknown property " + text.substr(kExtra.size()) +
            " (remove it; only the properties in the schema are accepted)";
-  if (!text.empty() && text.back() == '.') return text.substr(0, text.size() - 1);
-  return text;
+  // valijson prints limits as doubles ("600000.000000").
+  static const std::regex kTrailingZeros("([0-9]+)\\.0+\\b");
+  std::string t = std::regex_replace(text, kTrailingZeros, "$1");
+  if (!t.empty() && t.back() == '.') t.pop_back();
+  return t;
 }
 
 // " (got <value>)" for scalars at `pointer` in `instance`.

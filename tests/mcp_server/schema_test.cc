@@ -98,3 +98,10 @@ TEST_CASE("an invalid schema fails to compile with a reason", "[unit]") {
   CHECK_THAT(r.status().message(), Catch::Contains("inputSchema of tool x"));
   CHECK_FALSE(JsonSchema::Compile(json::array(), "x").ok());
 }
+
+TEST_CASE("numeric limits read as written in the schema", "[unit]") {
+  auto s = MustCompile(json::parse(R"({"type":"object","properties":{"n":{"type":"integer","maximum":600000}}})"));
+  auto v = s.Validate(json{{"n", 700000}});
+  REQUIRE(v.size() == 1);
+  CHECK_THAT(v[0].message, Catch::Contains("600000") && !Catch::Contains("600000.0"));
+}
