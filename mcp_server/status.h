@@ -46,12 +46,36 @@ class Status {
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
+  // A stable, machine-readable cause for callers that branch on it
+  // ("ssh_unreachable", "auth_failed", ...); empty when none was given.
+  const std::string& reason() const { return reason_; }
+  // Whether repeating the same request may succeed (a dropped connection)
+  // or cannot (bad credentials).
+  bool retry_safe() const { return retry_safe_; }
+  // One line on what the user or agent should do about it.
+  const std::string& remediation() const { return remediation_; }
+  Status& WithReason(std::string reason, bool retry_safe,
+                     std::string remediation) & {
+    reason_ = std::move(reason);
+    retry_safe_ = retry_safe;
+    remediation_ = std::move(remediation);
+    return *this;
+  }
+  Status&& WithReason(std::string reason, bool retry_safe,
+                      std::string remediation) && {
+    return std::move(WithReason(std::move(reason), retry_safe,
+                                std::move(remediation)));
+  }
+
   // "<code name>: <message>", or "ok".
   std::string ToString() const;
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::string reason_;
+  bool retry_safe_ = false;
+  std::string remediation_;
 };
 
 inline Status InvalidArgument(std::string m) {

@@ -1,0 +1,79 @@
+// Cluster profiles: where and how jobs run.
+//
+// A profile is a YAML file (cluster_profiles/*.yaml, validated by
+// schemas/cluster_profile.json) naming the scheduler, how to reach the
+// machine, the login shell and setup lines, the roots hpc-mcp may touch,
+// resource defaults and limits. Profiles are found, first match wins, in
+// the repository's .hpc-mcp/profiles/, the user's config dir
+// ($XDG_CONFIG_HOME/hpc-mcp/profiles, else ~/.config/hpc-mcp/profiles), and
+// the shipped cluster_profiles/ embedded in the binary; `local` is the
+// embedded default.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mcp_server/status.h"
+
+namespace hpc::cluster {
+
+struct Access {
+  std::string kind = "local";  // local | ssh | openssh
+  // ssh (libssh2):
+  std::string host;
+  int port = 22;
+  std::string user;
+  std::string identity_file;  // Empty: ssh-agent.
+  std::string known_hosts;    // Empty: ~/.ssh/known_hosts.
+  // openssh: an alias of the user's ~/.ssh/config (ProxyJump etc. apply).
+  std::string alias;
+  std::string ssh_config;  // -F file; empty: the user's default.
+  std::vector<std::string> ssh_options;  // Extra -o options.
+  int keepalive_seconds = 30;
+  int connect_timeout_seconds = 10;
+};
+
+struct ResourceDefaults {
+  std::string partition, account, qos, time, mem, constraint;
+  int cpus = 0, gpus = 0;  // 0: not set.
+};
+
+struct Limits {
+  std::string max_walltime;     // "1-00:00:00"; empty: none.
+  int max_array_size = 0;       // 0: none.
+  int max_concurrent_jobs = 0;  // 0: none.
+  int min_query_interval_seconds = 10;
+};
+
+struct ClusterProfile {
+  std::string name;
+  std::string source;  // File it was loaded from ("embedded:cluster_profiles/local.yaml").
+  std::string description;
+  std::string scheduler = "local";  // local | slurm | sge | host
+  Access access;
+  std::vector<std::string> login_shell = {"bash", "-l"};
+  std::vector<std::string> setup;  // Lines run before each command.
+  std::string work_root, log_root;
+  std::vector<std::string> allowed_roots;  // Besides work_root and log_root.
+  ResourceDefaults defaults;
+  Limits limits;
+  nlohmann::json raw;  // The validated document.
+};
+
+// Parses and validates one profile document. Errors name `source`, the line
+// and the field ("site.yaml:12: access.port: expected integer").
+Result<ClusterProfile> ParseProfile(std::string_view yaml_text,
+                                    std::string_view source);
+
+// Finds profile `name` in the search path (see above). `repo` may be empty.
+Result<ClusterProfile> LoadProfile(const std::string& name,
+                                   const std::string& repo);
+
+// Every profile visible from `repo`, first match per name; bad files are
+// reported in `errors` rather than hiding the good ones.
+std::vector<ClusterProfile> ListProfiles(const std::string& repo,
+                                         std::vector<Status>* errors);
+
+}  // namespace hpc::cluster

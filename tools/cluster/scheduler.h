@@ -1,0 +1,70 @@
+// A batch scheduler, reached through a Remote: submit, query many jobs in one
+// call, cancel. Backends are argv builders + output parsers + a state table
+// (slurm.cc, sge.cc); `local` and `host` run jobs under a small wrapper that
+// records start, end and exit code in files (job_wrapper.h).
+//
+// Thread-safety: implementations are thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mcp_server/status.h"
+#include "tools/cluster/job_state.h"
+#include "tools/cluster/profile.h"
+#include "tools/remote/remote.h"
+
+namespace hpc::cluster {
+
+struct Resources {
+  std::string time;  // Walltime "HH:MM:SS" or "D-HH:MM:SS".
+  int cpus = 0, gpus = 0, nodes = 0;  // 0: scheduler default.
+  std::string mem;   // "4G", "500M".
+  std::string partition, account, qos, constraint;
+};
+
+struct JobRequest {
+  std::string name;         // Job name (letters, digits, -_.).
+  std::string script;       // Batch script body (#! line included).
+  std::string script_path;  // Where the script is written (absolute).
+  std::string workdir;      // Absolute.
+  std::string stdout_path, stderr_path;  // Absolute; may contain %A/%a style
+                                         // placeholders of the backend.
+  Resources resources;
+  std::string array;                 // "0-9%2", "1,3,5"; empty: no array.
+  std::vector<std::string> after_ok; // Job ids this job waits for.
+  std::string comment;               // Our run tag, visible in the queue.
+  std::map<std::string, std::string> env;  // Exported to the job.
+};
+
+struct SubmitResult {
+  std::string job_id;
+  std::string native_output;  // What the submit command printed.
+};
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  virtual std::string name() const = 0;  // "slurm", "sge", "local", "host"
+
+  // Writes the script through the Remote and submits it.
+  virtual Result<SubmitResult> Submit(const JobRequest& request) = 0;
+
+  // The status of each id, in order, with as few scheduler commands as the
+  // backend allows (Slurm: one squeue for all, one sacct for those gone from
+  // the queue). An id that no source knows is kUnknown, never kCompleted.
+  // Array parents expand to one status per task.
+  virtual Result<std::vector<JobStatus>> Query(
+      const std::vector<std::string>& job_ids) = 0;
+
+  virtual Status Cancel(const std::vector<std::string>& job_ids) = 0;
+};
+
+// The backend `profile.scheduler` names, running its commands through
+// `remote`.
+Result<std::unique_ptr<Scheduler>> MakeScheduler(
+    const ClusterProfile& profile, std::shared_ptr<remote::Remote> remote);
+
+}  // namespace hpc::cluster
