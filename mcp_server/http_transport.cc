@@ -310,7 +310,7 @@ void HttpTransport::Post(const httplib::Request& req, httplib::Response& res) {
               "Parse error: the body is not valid JSON");
     return;
   }
-  bool initialize = parsed.is_object() && parsed.value("method", "") == "initialize";
+  bool initialize = StringOr(parsed, "method") == "initialize";
   std::shared_ptr<Entry> entry;
   if (initialize && !req.has_header(kSessionHeader)) {
     {

@@ -57,6 +57,13 @@ json MakeRequest(const json& id, std::string_view method, json params) {
   return r;
 }
 
+std::string StringOr(const json& obj, std::string_view key, std::string fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return fallback;
+  return it->get<std::string>();
+}
+
 std::string IdKey(const json& id) {
   if (id.is_string()) return "s:" + id.get<std::string>();
   return "i:" + id.dump();

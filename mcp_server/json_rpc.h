@@ -51,6 +51,11 @@ json MakeError(const json& id, const RpcError& error);
 json MakeNotification(std::string_view method, json params);
 json MakeRequest(const json& id, std::string_view method, json params);
 
+// obj[key] when obj is an object and that member is a string, else
+// `fallback`. Never throws, whatever the client sent.
+std::string StringOr(const json& obj, std::string_view key,
+                     std::string fallback = "");
+
 // A stable map key for a request id ("s:abc" or "i:42").
 std::string IdKey(const json& id);
 

@@ -13,7 +13,7 @@ Status AddToolFromAssets(Server& server, AssetTable assets, std::string_view dir
   json definition = ParseJson(*text);
   if (definition.is_discarded())
     return InvalidArgument(path + " is not valid JSON");
-  if (!definition.is_object() || definition.value("name", "") != name)
+  if (!definition.is_object() || StringOr(definition, "name") != name)
     return InvalidArgument(path + " must define the tool named '" +
                            std::string(name) + "'");
   Status s = server.AddTool(std::move(definition), std::move(handler));

@@ -115,7 +115,11 @@ std::string Got(const json& instance, const std::string& pointer) {
     const json& v = instance.at(json::json_pointer(pointer));
     if (v.is_structured()) return std::string(" (got ") + v.type_name() + ")";
     std::string d = v.dump();
-    if (d.size() > 60) d = d.substr(0, 57) + "...";
+    if (d.size() > 60) {
+      size_t n = 57;  // Cut on a UTF-8 character boundary.
+      while (n > 0 && (static_cast<unsigned char>(d[n]) & 0xC0) == 0x80) --n;
+      d = d.substr(0, n) + "...";
+    }
     return std::string(" (got ") + v.type_name() + " " + d + ")";
   } catch (const std::exception&) {
     return "";

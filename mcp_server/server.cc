@@ -236,7 +236,7 @@ Server::~Server() { Shutdown(); }
 
 Status Server::AddTool(json definition, ToolHandler handler) {
   if (frozen_) return FailedPrecondition("tools must be added before serving");
-  std::string name = definition.value("name", std::string("(unnamed)"));
+  std::string name = StringOr(definition, "name", "(unnamed)");
   auto violations = tool_definition_schema_->Validate(definition);
   if (!violations.empty())
     return InvalidArgument("definition of tool '" + name +
@@ -425,7 +425,7 @@ void Server::Handle(const std::shared_ptr<Session>& session, const json& parsed,
   if (parsed.empty()) return invalid("Invalid request: empty batch");
   size_t expected = 0;
   for (const json& m : parsed) {
-    if (m.is_object() && m.value("method", "") == "initialize")
+    if (StringOr(m, "method") == "initialize")
       return invalid("Invalid request: initialize must not be part of a batch");
     if (ExpectsResponse(m)) ++expected;
   }
@@ -792,29 +792,39 @@ Server::Reply Server::SetLevel(Session& session, const json& params) {
 }
 
 Server::Reply Server::Complete(const json& params) const {
-  const json& ref = params.value("ref", json::object());
-  const json& arg = params.value("argument", json::object());
-  if (!ref.is_object() || !ref["type"].is_string() || !arg.is_object() ||
-      !arg["name"].is_string())
+  // Every member is checked before use: a client may send anything here.
+  const json kNone;
+  const json& ref = params.contains("ref") ? params["ref"] : kNone;
+  const json& arg = params.contains("argument") ? params["argument"] : kNone;
+  const std::string type = StringOr(ref, "type");
+  const std::string arg_name = StringOr(arg, "name");
+  if (type.empty() || arg_name.empty())
     return InvalidArgument("Invalid params: completion/complete needs "
                            "ref{type,...} and argument{name,value}");
-  std::string type = ref["type"], name;
+  if (arg.contains("value") && !arg["value"].is_string())
+    return InvalidArgument("Invalid params: argument.value must be a string");
+  std::string name;
   if (type == "ref/prompt") {
-    if (!ref["name"].is_string() || !prompts_.count(ref["name"].get<std::string>()))
-      return InvalidArgument("Invalid params: unknown prompt " + Dump(ref.value("name", json())));
-    name = ref["name"];
+    name = StringOr(ref, "name");
+    if (!prompts_.count(name))
+      return InvalidArgument("Invalid params: unknown prompt \"" + name + "\"." +
+                             Suggest(prompts_, name));
   } else if (type == "ref/resource") {
-    if (!ref["uri"].is_string())
-      return InvalidArgument("Invalid params: ref/resource needs a uri");
-    name = ref["uri"];
+    name = StringOr(ref, "uri");
+    if (name.empty()) return InvalidArgument("Invalid params: ref/resource needs a uri");
   } else {
     return InvalidArgument("Invalid params: ref.type must be ref/prompt or ref/resource");
   }
-  std::string prefix = arg.value("value", "");
-  json context = params.value("context", json::object()).value("arguments", json::object());
+  json context = json::object();
+  if (params.contains("context")) {
+    const json& c = params["context"];
+    if (!c.is_object() || (c.contains("arguments") && !c["arguments"].is_object()))
+      return InvalidArgument("Invalid params: context.arguments must be an object");
+    if (c.contains("arguments")) context = c["arguments"];
+  }
   std::vector<std::string> values;
   if (auto it = completers_.find(type + "\n" + name); it != completers_.end())
-    values = it->second(arg["name"].get<std::string>(), prefix, context);
+    values = it->second(arg_name, StringOr(arg, "value"), context);
   constexpr size_t kMax = 100;  // The spec's cap per response.
   json completion{{"values", json::array()},
                   {"total", values.size()},

@@ -354,3 +354,29 @@ TEST_CASE("bad tool definitions are refused at registration", "[unit]") {
   CHECK(s.AddTool(ToolDef("e"), noop).ok());
   CHECK_FALSE(s.AddTool(ToolDef("e"), noop).ok());
 }
+
+TEST_CASE("malformed members never crash the server (fuzzer findings)", "[unit]") {
+  Fixture old_client;
+  old_client.Init("2025-03-26");
+  json batch = json::array({json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", 5}}});
+  json r = old_client.Call(batch);
+  REQUIRE(r.is_array());
+  CHECK(ErrorCode(r[0]) == -32600);
+
+  Fixture f;
+  f.Init();
+  for (json params : {json{{"ref", json::object()}, {"argument", {{"name", "who"}}}},
+                      json{{"ref", {{"type", "ref/prompt"}}}, {"argument", {{"name", "who"}}}},
+                      json{{"ref", {{"type", "ref/resource"}}}, {"argument", {{"name", "x"}}}},
+                      json{{"ref", {{"type", "ref/prompt"}, {"name", "p"}}}, {"argument", json::object()}},
+                      json{{"ref", {{"type", "ref/prompt"}, {"name", "p"}}}, {"argument", {{"name", "who"}, {"value", 5}}}},
+                      json{{"ref", {{"type", "ref/prompt"}, {"name", "p"}}}, {"argument", {{"name", "who"}}}, {"context", 3}}}) {
+    INFO(params.dump());
+    CHECK(ErrorCode(f.Call(Req(2, "completion/complete", params))) == -32602);
+  }
+  // A long multi-byte value is cut on a character boundary in error texts.
+  std::string snowmen;
+  for (int i = 0; i < 40; ++i) snowmen += "\xE2\x98\x83";
+  json bad = f.Call(Req(3, "tools/call", {{"name", "echo"}, {"arguments", {{"text", 1}, {"times", snowmen}}}}));
+  CHECK_NOTHROW(bad.dump());
+}

@@ -1,0 +1,5 @@
+# case: qacct: array, one record per task (task i exits i)
+# captured: 2026-11-23T06:49:42Z, Grid Engine 8.1.9, as the test user over ssh (scripts/testbed/capture.sh)
+# rc: 0
+# stderr: (empty)
+qacct -j 10

@@ -1,0 +1,5 @@
+# case: preflight: hosts, text
+# captured: 2026-11-23T06:49:13Z, Grid Engine 8.1.9, as the test user over ssh (scripts/testbed/capture.sh)
+# rc: 0
+# stderr: (empty)
+qhost

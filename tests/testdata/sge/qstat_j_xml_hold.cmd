@@ -1,0 +1,5 @@
+# case: qstat -j -xml of a -hold_jid job
+# captured: 2026-11-23T06:49:29Z, Grid Engine 8.1.9, as the test user over ssh (scripts/testbed/capture.sh)
+# rc: 0
+# stderr: (empty)
+qstat -j 8 -xml

@@ -1,0 +1,5 @@
+# case: qstat -xml -u USER at the same moment
+# captured: 2026-11-23T06:49:27Z, Grid Engine 8.1.9, as the test user over ssh (scripts/testbed/capture.sh)
+# rc: 0
+# stderr: (empty)
+qstat -xml -u $(id -un)

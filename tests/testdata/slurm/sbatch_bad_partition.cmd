@@ -1,0 +1,5 @@
+# case: submit into a partition that does not exist
+# captured: 2026-11-23T06:50:53Z, Slurm 22.05.8, as the test user over ssh (scripts/testbed/capture.sh)
+# rc: 1
+# stderr: sbatch_bad_partition.err
+sbatch --parsable -p nope --wrap true

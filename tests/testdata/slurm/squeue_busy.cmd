@@ -1,0 +1,5 @@
+# case: squeue, user's jobs: running, pending (BeginTime, Resources/Priority, Dependency, DependencyNeverSatisfied, PartitionTimeLimit)
+# captured: 2026-11-23T06:49:19Z, Slurm 22.05.8, as the test user over ssh (scripts/testbed/capture.sh)
+# rc: 0
+# stderr: (empty)
+squeue --noheader --user=$(id -un) --format='%A|%i|%T|%r|%P|%S|%e|%l|%N|%k'
