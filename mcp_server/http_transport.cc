@@ -3,7 +3,9 @@
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <arpa/inet.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -198,6 +200,7 @@ class HttpTransport {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::unordered_map<std::string, std::shared_ptr<Entry>> sessions_;
+  size_t reserved_ = 0;  // Initializes in progress, counted as sessions.
   std::vector<std::weak_ptr<EventQueue>> open_posts_;
   std::atomic<uint64_t> event_ids_{0};
 };
@@ -312,15 +315,26 @@ void HttpTransport::Post(const httplib::Request& req, httplib::Response& res) {
   }
   bool initialize = StringOr(parsed, "method") == "initialize";
   std::shared_ptr<Entry> entry;
+  // A slot is reserved before initialize runs, so that concurrent
+  // initializes cannot all pass the --max-sessions check.
+  bool reserved = false;
+  auto release = [&] {
+    if (!reserved) return;
+    std::lock_guard lock(mu_);
+    --reserved_;
+    reserved = false;
+  };
   if (initialize && !req.has_header(kSessionHeader)) {
     {
       std::lock_guard lock(mu_);
-      if (sessions_.size() >= options_.max_sessions) {
+      if (sessions_.size() + reserved_ >= options_.max_sessions) {
         JsonError(res, 503, rpc::kInvalidRequest,
                   "Service Unavailable: too many sessions; close unused ones "
                   "with DELETE or retry later");
         return;
       }
+      ++reserved_;
+      reserved = true;
     }
     entry = std::make_shared<Entry>();
     entry->session = server_.NewSession(NewSessionId());
@@ -338,6 +352,7 @@ void HttpTransport::Post(const httplib::Request& req, httplib::Response& res) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
+      if (reserved) --reserved_;
       JsonError(res, 503, rpc::kInvalidRequest, "Service Unavailable: stopping");
       return;
     }
@@ -352,8 +367,11 @@ void HttpTransport::Post(const httplib::Request& req, httplib::Response& res) {
       if (r.contains("result")) {
         std::lock_guard lock(mu_);
         sessions_[entry->session->id()] = entry;
+        --reserved_;
+        reserved = false;
         res.set_header(kSessionHeader, entry->session->id());
       } else {
+        release();
         server_.CloseSession(entry->session);
       }
     }
@@ -364,6 +382,7 @@ void HttpTransport::Post(const httplib::Request& req, httplib::Response& res) {
     res.set_content(std::move(response), kJsonType);
     return;
   }
+  release();  // initialize never streams; this is for safety only.
   Stream(res, queue, nullptr);
 }
 
@@ -377,12 +396,11 @@ void HttpTransport::Get(const httplib::Request& req, httplib::Response& res) {
   if (!entry) return;
   auto queue = std::make_shared<EventQueue>();
   {
+    // A new GET takes over: the usual reason for one while a stream is open
+    // is a client reconnecting after its connection dropped, which the
+    // server would only notice at the next keep-alive write.
     std::lock_guard lock(mu_);
-    if (entry->stream) {
-      JsonError(res, 409, rpc::kInvalidRequest,
-                "Conflict: this session already has an open GET stream");
-      return;
-    }
+    if (entry->stream) entry->stream->Close();
     entry->stream = queue;
   }
   entry->session->SetStandalone(queue);
@@ -463,6 +481,15 @@ int HttpTransport::Run() {
   http_.Put("/mcp", not_allowed);
   http_.Patch("/mcp", not_allowed);
 
+  // cpp-httplib 0.11 listens with a backlog of 5, which turns a burst of
+  // new connections into SYN retries (a 1 s stall each). Keep the socket to
+  // raise the backlog after bind; also set what its default options set.
+  int listen_fd = -1;
+  http_.set_socket_options([&listen_fd](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd = sock;
+  });
   int port = options_.port;
   if (port == 0) {
     port = http_.bind_to_any_port(options_.host);
@@ -474,6 +501,7 @@ int HttpTransport::Run() {
                      options_.host, options_.port);
     return 1;
   }
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   if (!options_.port_file.empty()) {
     std::string tmp = options_.port_file + ".tmp";
     std::ofstream(tmp) << port << "\n";
@@ -531,8 +559,12 @@ int HttpTransport::Run() {
 }  // namespace
 
 bool IsLoopbackHost(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" ||
-         host.rfind("127.", 0) == 0;
+  // Numeric checks only: "127.0.0.1.evil.example" is a name, not 127/8.
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  return false;
 }
 
 int ServeHttp(Server& server, const HttpOptions& options) {

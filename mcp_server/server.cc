@@ -144,14 +144,14 @@ class Server::CallContext : public RequestContext {
     json p{{"progressToken", progress_token_}, {"progress", progress}};
     if (total) p["total"] = *total;
     if (!message.empty()) p["message"] = std::move(message);
-    reply_->Notify(MakeNotification(kProgressMethod, std::move(p)));
+    SendUnlessCancelled(MakeNotification(kProgressMethod, std::move(p)));
   }
 
   void Log(LogLevel level, json data, std::string logger) override {
     if (done_ || level < session_->log_level()) return;
     json p{{"level", LogLevelName(level)}, {"data", std::move(data)}};
     if (!logger.empty()) p["logger"] = std::move(logger);
-    reply_->Notify(MakeNotification("notifications/message", std::move(p)));
+    SendUnlessCancelled(MakeNotification("notifications/message", std::move(p)));
   }
 
   bool ClientSupports(std::string_view capability) const override {
@@ -175,6 +175,13 @@ class Server::CallContext : public RequestContext {
   void Finish() { done_ = true; }
 
  private:
+  // Holds the request's lock while sending, so that nothing leaves once
+  // Session::Cancel has returned.
+  void SendUnlessCancelled(const json& message) {
+    std::lock_guard lock(in_flight_->mu);
+    if (!in_flight_->cancelled) reply_->Notify(message);
+  }
+
   std::shared_ptr<Session> session_;
   std::shared_ptr<Outbound> reply_;
   std::shared_ptr<InFlight> in_flight_;
@@ -567,7 +574,7 @@ void Server::RunPooled(const std::shared_ptr<Session>& session,
     }
     ctx.Finish();
     session->End(key);
-    if (in_flight->cancelled) {
+    if (in_flight->IsCancelled()) {
       reply->Abandon();  // The spec: no response to a cancelled request.
     } else if (r.ok()) {
       reply->Respond(MakeResult(id, std::move(r).value()));

@@ -83,7 +83,10 @@ bool Session::Cancel(const std::string& key) {
     if (it == in_flight_.end()) return false;
     call = it->second;
   }
-  call->cancelled = true;
+  {
+    std::lock_guard lock(call->mu);
+    call->cancelled = true;
+  }
   call->stop.request_stop();
   answered_.notify_all();  // Wake handlers waiting in Ask.
   return true;

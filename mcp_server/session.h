@@ -43,7 +43,14 @@ class Outbound {
 // A request being served; cancellation reaches its handler through `stop`.
 struct InFlight {
   std::stop_source stop;
-  std::atomic<bool> cancelled{false};
+  // Guards `cancelled` and what a handler sends for the request: once
+  // Cancel has returned, nothing more is sent for it.
+  std::mutex mu;
+  bool cancelled = false;
+  bool IsCancelled() {
+    std::lock_guard lock(mu);
+    return cancelled;
+  }
 };
 
 class Session {

@@ -26,7 +26,9 @@ bool ThreadPool::Submit(std::function<void()> task) {
   std::unique_lock lock(mu_);
   if (stopping_) return false;
   queue_.push_back({std::chrono::steady_clock::now(), std::move(task)});
-  bool wake_worker = idle_ > 0;
+  // An idle worker counts only if it is not already spoken for by a task
+  // queued before this one (it leaves idle_ only once it runs).
+  bool wake_worker = idle_ >= queue_.size();
   bool wake_supervisor = !wake_worker && threads_ - 1 < max_threads_;
   lock.unlock();
   if (wake_worker)
@@ -44,7 +46,7 @@ void ThreadPool::SpawnLocked() {
 }
 
 bool ThreadPool::StarvedLocked() const {
-  return !queue_.empty() && idle_ == 0;
+  return queue_.size() > idle_;
 }
 
 void ThreadPool::SupervisorLoop() {

@@ -32,10 +32,9 @@ class HttpServer {
   // Starts `binary --http --port 0 --port-file F args...` and waits up to
   // `timeout` for F to name the port. ready() tells whether that worked;
   // error() says why not.
-  explicit HttpServer(const std::string& binary,
-                      std::vector<std::string> args = {},
-                      std::chrono::milliseconds timeout =
-                          std::chrono::seconds(10))
+  explicit HttpServer(
+      const std::string& binary, std::vector<std::string> args = {},
+      std::chrono::milliseconds timeout = std::chrono::seconds(10))
       : port_file_(dir_.path() / "port"),
         process_(Argv(binary, port_file_.string(), std::move(args))) {
     if (!process_.started()) {
@@ -51,7 +50,8 @@ class HttpServer {
       port_ = 0;
       if (auto code = process_.Wait(std::chrono::milliseconds(0))) {
         error_ = "server exited with " + std::to_string(*code) +
-                 " before listening; stderr: " + process_.Stderr();
+                 " before listening; stderr: " +
+                 process_.Stderr(std::chrono::milliseconds(1000));
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -69,8 +69,8 @@ class HttpServer {
   static std::vector<std::string> Argv(const std::string& binary,
                                        const std::string& port_file,
                                        std::vector<std::string> args) {
-    std::vector<std::string> argv = {binary,  "--http",      "--host",
-                                     kLoopback, "--port",    "0",
+    std::vector<std::string> argv = {binary,        "--http", "--host",
+                                     kLoopback,     "--port", "0",
                                      "--port-file", port_file};
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
@@ -124,8 +124,8 @@ inline std::vector<json> ParseSse(const std::string& body) {
   };
   while (pos < body.size()) {
     size_t nl = body.find('\n', pos);
-    std::string line =
-        body.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    std::string line = body.substr(
+        pos, nl == std::string::npos ? std::string::npos : nl - pos);
     pos = nl == std::string::npos ? body.size() : nl + 1;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) {
@@ -196,13 +196,16 @@ class McpHttpClient {
   McpReply Request(const json& id, const std::string& method,
                    json params = json::object(),
                    const httplib::Headers& extra = {}) {
-    return Post({{"jsonrpc", "2.0"}, {"id", id}, {"method", method},
+    return Post({{"jsonrpc", "2.0"},
+                 {"id", id},
+                 {"method", method},
                  {"params", std::move(params)}},
                 extra);
   }
   McpReply Notify(const std::string& method, json params = json::object()) {
-    return Post(
-        {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}});
+    return Post({{"jsonrpc", "2.0"},
+                 {"method", method},
+                 {"params", std::move(params)}});
   }
   McpReply Delete(const httplib::Headers& extra = {}) {
     return Decode(http_.Delete(kMcpPath, Headers(extra)));
@@ -212,13 +215,15 @@ class McpHttpClient {
   // requests and sends notifications/initialized.
   McpReply Initialize(const std::string& version = "2025-11-25",
                       json capabilities = json::object()) {
-    McpReply r = Request(
-        "init", "initialize",
-        {{"protocolVersion", version},
-         {"capabilities", std::move(capabilities)},
-         {"clientInfo", {{"name", "itest"}, {"version", "1"}}}});
-    json result = r.Response().value("result", json());
-    if (r.status == 200 && result.is_object()) {
+    McpReply r =
+        Request("init", "initialize",
+                {{"protocolVersion", version},
+                 {"capabilities", std::move(capabilities)},
+                 {"clientInfo", {{"name", "itest"}, {"version", "1"}}}});
+    json response = r.Response();
+    if (r.status == 200 && response.is_object() &&
+        response.contains("result") && response["result"].is_object()) {
+      const json& result = response["result"];
       session_id = r.Header("Mcp-Session-Id");
       protocol_version = result.value("protocolVersion", "");
       Notify("notifications/initialized");

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/subprocess.h"
@@ -34,8 +35,8 @@ class StdioServer {
 
   // The next message on stdout, or nullopt at timeout or EOF. A line that is
   // not a JSON-RPC 2.0 object is recorded in bad_lines() and skipped.
-  std::optional<json> Next(std::chrono::milliseconds timeout =
-                               std::chrono::seconds(5)) {
+  std::optional<json> Next(
+      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     auto deadline = Clock::now() + timeout;
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -47,12 +48,21 @@ class StdioServer {
     }
   }
 
-  // Reads until the response to `id` arrives; the messages read on the way
-  // (notifications, server requests) are appended to `others`.
-  std::optional<json> Await(const json& id,
-                            std::chrono::milliseconds timeout =
-                                std::chrono::seconds(5),
-                            std::vector<json>* others = nullptr) {
+  // Reads until the response to `id` arrives. Responses to other requests
+  // read on the way are kept for later Await calls (answers to concurrent
+  // requests arrive in any order); other messages (notifications, server
+  // requests) are appended to `others`.
+  std::optional<json> Await(
+      const json& id,
+      std::chrono::milliseconds timeout = std::chrono::seconds(5),
+      std::vector<json>* others = nullptr) {
+    for (auto it = unclaimed_.begin(); it != unclaimed_.end(); ++it) {
+      if ((*it)["id"] == id) {
+        json m = std::move(*it);
+        unclaimed_.erase(it);
+        return m;
+      }
+    }
     auto deadline = Clock::now() + timeout;
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -60,16 +70,22 @@ class StdioServer {
       auto m = Next(left);
       if (!m) return std::nullopt;
       if (IsResponse(*m) && (*m)["id"] == id) return m;
-      if (others) others->push_back(std::move(*m));
+      if (IsResponse(*m)) {
+        unclaimed_.push_back(std::move(*m));
+      } else if (others) {
+        others->push_back(std::move(*m));
+      }
     }
   }
 
+  // Responses that Await read but nobody has claimed yet.
+  std::vector<json> TakeUnclaimed() { return std::exchange(unclaimed_, {}); }
+
   // Sends a request and waits for its response.
-  std::optional<json> Request(const json& id, const std::string& method,
-                              json params = json::object(),
-                              std::chrono::milliseconds timeout =
-                                  std::chrono::seconds(5),
-                              std::vector<json>* others = nullptr) {
+  std::optional<json> Request(
+      const json& id, const std::string& method, json params = json::object(),
+      std::chrono::milliseconds timeout = std::chrono::seconds(5),
+      std::vector<json>* others = nullptr) {
     if (!Send(MakeRequest(id, method, std::move(params)))) return std::nullopt;
     return Await(id, timeout, others);
   }
@@ -91,13 +107,15 @@ class StdioServer {
 
   static json MakeRequest(const json& id, const std::string& method,
                           json params = json::object()) {
-    return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method},
+    return {{"jsonrpc", "2.0"},
+            {"id", id},
+            {"method", method},
             {"params", std::move(params)}};
   }
   static json MakeNotification(const std::string& method,
                                json params = json::object()) {
-    return {{"jsonrpc", "2.0"}, {"method", method},
-            {"params", std::move(params)}};
+    return {
+        {"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}};
   }
   static bool IsResponse(const json& m) {
     return m.is_object() && m.contains("id") && !m.contains("method") &&
@@ -124,6 +142,7 @@ class StdioServer {
 
   Subprocess process_;
   std::vector<std::string> bad_lines_;
+  std::vector<json> unclaimed_;
 };
 
 }  // namespace hpc::testing

@@ -103,13 +103,15 @@ class Subprocess {
     sigemptyset(&empty);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
     pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+    int rc =
+        ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     CloseAll({in[0], out[1], err[1]});
@@ -188,9 +190,13 @@ class Subprocess {
     return partial_;
   }
 
-  // Everything the child wrote to stderr so far.
-  std::string Stderr() {
-    std::lock_guard lock(mu_);
+  // Everything the child wrote to stderr so far. After the child exited,
+  // pass a timeout to wait (that long at most) for the last bytes to be
+  // read: the exit can be seen before the reader thread drained the pipe.
+  std::string Stderr(
+      std::chrono::milliseconds wait_for_eof = std::chrono::milliseconds(0)) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, wait_for_eof, [&] { return stderr_eof_; });
     return stderr_;
   }
 
@@ -207,8 +213,8 @@ class Subprocess {
       int status = 0;
       pid_t r = ::waitpid(pid_, &status, WNOHANG);
       if (r == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status)
-                                       : 128 + WTERMSIG(status);
+        exit_code_ =
+            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         break;
       }
       if (r < 0 && errno != EINTR) break;
@@ -257,6 +263,9 @@ class Subprocess {
       stderr_.append(buf, static_cast<size_t>(n));
     }
     ::close(fd);
+    std::lock_guard lock(mu_);
+    stderr_eof_ = true;
+    cv_.notify_all();
   }
 
   pid_t pid_ = -1;
@@ -266,7 +275,7 @@ class Subprocess {
   std::condition_variable cv_;
   std::deque<std::string> lines_;
   std::string partial_;
-  bool stdout_eof_ = false;
+  bool stdout_eof_ = false, stderr_eof_ = false;
   std::string stderr_;
   std::thread stdout_thread_, stderr_thread_;
 };
