@@ -5,7 +5,8 @@
 namespace hpc::mcp {
 
 Status AddToolFromAssets(Server& server, AssetTable assets, std::string_view dir,
-                         std::string_view name, ToolHandler handler) {
+                         std::string_view name, ToolHandler handler,
+                         Execution execution) {
   std::string path = std::string(dir) + "/" + std::string(name) + ".json";
   auto text = FindAsset(assets, path);
   if (!text)
@@ -16,7 +17,7 @@ Status AddToolFromAssets(Server& server, AssetTable assets, std::string_view dir
   if (!definition.is_object() || StringOr(definition, "name") != name)
     return InvalidArgument(path + " must define the tool named '" +
                            std::string(name) + "'");
-  Status s = server.AddTool(std::move(definition), std::move(handler));
+  Status s = server.AddTool(std::move(definition), std::move(handler), execution);
   if (!s.ok()) return Status(s.code(), path + ": " + s.message());
   return Status::Ok();
 }

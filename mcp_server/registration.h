@@ -18,7 +18,8 @@ namespace hpc::mcp {
 
 // Adds tool `name` with the definition in `<dir>/<name>.json`.
 Status AddToolFromAssets(Server& server, AssetTable assets, std::string_view dir,
-                         std::string_view name, ToolHandler handler);
+                         std::string_view name, ToolHandler handler,
+                         Execution execution = Execution::kPool);
 
 // Fails if some `<dir>/*.json` names no registered tool.
 Status CheckEveryToolSchemaUsed(const Server& server, AssetTable assets,

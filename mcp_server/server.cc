@@ -17,6 +17,7 @@ struct Server::Tool {
   JsonSchema input;
   std::optional<JsonSchema> output;
   ToolHandler handler;
+  Execution execution;
 };
 
 struct Server::Prompt {
@@ -241,7 +242,7 @@ Server::Server(ServerOptions options)
 
 Server::~Server() { Shutdown(); }
 
-Status Server::AddTool(json definition, ToolHandler handler) {
+Status Server::AddTool(json definition, ToolHandler handler, Execution execution) {
   if (frozen_) return FailedPrecondition("tools must be added before serving");
   std::string name = StringOr(definition, "name", "(unnamed)");
   auto violations = tool_definition_schema_->Validate(definition);
@@ -253,7 +254,8 @@ Status Server::AddTool(json definition, ToolHandler handler) {
   auto input = JsonSchema::Compile(definition["inputSchema"],
                                    "inputSchema of tool '" + name + "'");
   if (!input.ok()) return input.status();
-  auto tool = std::make_shared<Tool>(Tool{name, definition, *input, {}, std::move(handler)});
+  auto tool = std::make_shared<Tool>(
+      Tool{name, definition, *input, {}, std::move(handler), execution});
   if (definition.contains("outputSchema")) {
     auto output = JsonSchema::Compile(definition["outputSchema"],
                                       "outputSchema of tool '" + name + "'");
@@ -329,6 +331,7 @@ void Server::AddCompleter(std::string ref_type, std::string name, Completer c) {
 
 void Server::Freeze() {
   if (frozen_.exchange(true)) return;
+  capabilities_ = Capabilities();
   for (auto& [name, t] : tools_) tool_list_.push_back(t->definition);
   for (auto& [name, p] : prompts_) prompt_list_.push_back(p->definition);
   for (auto& [uri, r] : resources_) resource_list_.push_back(r->descriptor);
@@ -506,25 +509,25 @@ void Server::HandleRequest(const std::shared_ptr<Session>& session,
   } else if (method == "tools/call" || method == "prompts/get" ||
              method == "resources/read" || method == "completion/complete") {
     if (method != "tools/call" &&
-        !Capabilities().contains(method == "prompts/get"      ? "prompts"
+        !capabilities_.contains(method == "prompts/get"      ? "prompts"
                                  : method == "resources/read" ? "resources"
                                                               : "completions")) {
       r = Unimplemented("Method not found: " + method +
                         " (this server declares no such capability)");
     } else {
-      return RunPooled(session, request, reply);
+      return RunCall(session, request, reply);
     }
   } else if (method == "tools/list") {
     r = ListTools(params);
   } else if (method == "prompts/list" && !prompts_.empty()) {
     r = ListPrompts(params);
-  } else if (method == "resources/list" && Capabilities().contains("resources")) {
+  } else if (method == "resources/list" && capabilities_.contains("resources")) {
     r = ListResources(params);
   } else if (method == "resources/templates/list" &&
-             Capabilities().contains("resources")) {
+             capabilities_.contains("resources")) {
     r = ListTemplates(params);
   } else if ((method == "resources/subscribe" || method == "resources/unsubscribe") &&
-             Capabilities().contains("resources")) {
+             capabilities_.contains("resources")) {
     r = Subscribe(*session, params, method == "resources/subscribe");
   } else if (method == "logging/setLevel") {
     r = SetLevel(*session, params);
@@ -537,9 +540,14 @@ void Server::HandleRequest(const std::shared_ptr<Session>& session,
     reply->Respond(MakeError(id, RpcErrorFor(r.status(), method, params)));
 }
 
-void Server::RunPooled(const std::shared_ptr<Session>& session,
-                       const json& request,
-                       const std::shared_ptr<Outbound>& reply) {
+bool Server::RunsInline(const std::string& method, const json& params) const {
+  if (method != "tools/call") return false;
+  auto it = tools_.find(StringOr(params, "name"));
+  return it != tools_.end() && it->second->execution == Execution::kInline;
+}
+
+void Server::RunCall(const std::shared_ptr<Session>& session, const json& request,
+                     const std::shared_ptr<Outbound>& reply) {
   const json& id = request["id"];
   std::string key = IdKey(id);
   auto in_flight = session->Begin(key);
@@ -551,42 +559,55 @@ void Server::RunPooled(const std::shared_ptr<Session>& session,
                                   nullptr}));
     return;
   }
+  static const json kEmpty = json::object();
+  const json& params = request.contains("params") ? request["params"] : kEmpty;
+  if (RunsInline(request["method"].get_ref<const std::string&>(), params)) {
+    Execute(session, request, reply, in_flight, key);
+    return;
+  }
   auto task = [this, session, request, reply, in_flight, key] {
-    const json& id = request["id"];
-    const std::string& method = request["method"].get_ref<const std::string&>();
-    const json params = request.value("params", json::object());
-    json token = nullptr;
-    if (params.contains("_meta") && params["_meta"].is_object())
-      token = params["_meta"].value("progressToken", json());
-    CallContext ctx(session, reply, in_flight, token);
-    Reply r = Internal("unreachable");
-    try {
-      if (method == "tools/call")
-        r = CallTool(ctx, params);
-      else if (method == "prompts/get")
-        r = GetPrompt(params);
-      else if (method == "resources/read")
-        r = ReadResource(params);
-      else
-        r = Complete(params);
-    } catch (const std::exception& e) {
-      r = Internal(std::string("Internal error: ") + e.what());
-    }
-    ctx.Finish();
-    session->End(key);
-    if (in_flight->IsCancelled()) {
-      reply->Abandon();  // The spec: no response to a cancelled request.
-    } else if (r.ok()) {
-      reply->Respond(MakeResult(id, std::move(r).value()));
-    } else {
-      reply->Respond(MakeError(id, RpcErrorFor(r.status(), method, params)));
-    }
+    Execute(session, request, reply, in_flight, key);
   };
   if (!pool_.Submit(std::move(task))) {
     session->End(key);
     reply->Respond(MakeError(id, {rpc::kInternalError,
                                   "Internal error: the server is shutting down",
                                   nullptr}));
+  }
+}
+
+void Server::Execute(const std::shared_ptr<Session>& session, const json& request,
+                     const std::shared_ptr<Outbound>& reply,
+                     const std::shared_ptr<InFlight>& in_flight, const std::string& key) {
+  const json& id = request["id"];
+  const std::string& method = request["method"].get_ref<const std::string&>();
+  static const json kEmpty = json::object();
+  const json& params = request.contains("params") ? request["params"] : kEmpty;
+  json token = nullptr;
+  if (params.contains("_meta") && params["_meta"].is_object())
+    token = params["_meta"].value("progressToken", json());
+  CallContext ctx(session, reply, in_flight, token);
+  Reply r = Internal("unreachable");
+  try {
+    if (method == "tools/call")
+      r = CallTool(ctx, params);
+    else if (method == "prompts/get")
+      r = GetPrompt(params);
+    else if (method == "resources/read")
+      r = ReadResource(params);
+    else
+      r = Complete(params);
+  } catch (const std::exception& e) {
+    r = Internal(std::string("Internal error: ") + e.what());
+  }
+  ctx.Finish();
+  session->End(key);
+  if (in_flight->IsCancelled()) {
+    reply->Abandon();  // The spec: no response to a cancelled request.
+  } else if (r.ok()) {
+    reply->Respond(MakeResult(id, std::move(r).value()));
+  } else {
+    reply->Respond(MakeError(id, RpcErrorFor(r.status(), method, params)));
   }
 }
 
@@ -609,7 +630,7 @@ Server::Reply Server::Initialize(Session& session, const json& params) {
   json info{{"name", options_.name}, {"version", options_.version}};
   if (!options_.title.empty()) info["title"] = options_.title;
   json result{{"protocolVersion", version},
-              {"capabilities", Capabilities()},
+              {"capabilities", capabilities_},
               {"serverInfo", info}};
   if (!options_.instructions.empty()) result["instructions"] = options_.instructions;
   return result;

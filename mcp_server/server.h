@@ -74,7 +74,8 @@ class Server {
   // annotations, inputSchema, outputSchema?). Fails if it does not match
   // the tool-definition schema, a schema does not compile, or the name is
   // taken.
-  Status AddTool(json definition, ToolHandler handler);
+  Status AddTool(json definition, ToolHandler handler,
+                 Execution execution = Execution::kPool);
   Status AddPrompt(json definition, PromptHandler handler);
   // A prompt from a markdown file (see prompts.h).
   Status AddPromptFile(std::string_view markdown, std::string_view source);
@@ -131,8 +132,14 @@ class Server {
                      const json& request, const std::shared_ptr<Outbound>& reply);
   void HandleNotification(const std::shared_ptr<Session>& session,
                           const json& notification);
-  void RunPooled(const std::shared_ptr<Session>& session, const json& request,
-                 const std::shared_ptr<Outbound>& reply);
+  // Runs tools/call, prompts/get, resources/read and completion/complete:
+  // on the pool, or inline for a tool registered with Execution::kInline.
+  void RunCall(const std::shared_ptr<Session>& session, const json& request,
+               const std::shared_ptr<Outbound>& reply);
+  void Execute(const std::shared_ptr<Session>& session, const json& request,
+               const std::shared_ptr<Outbound>& reply,
+               const std::shared_ptr<InFlight>& in_flight, const std::string& key);
+  bool RunsInline(const std::string& method, const json& params) const;
 
   // Method handlers. `ctx` is null for inline methods.
   Reply Initialize(Session& session, const json& params);
@@ -164,6 +171,7 @@ class Server {
   std::vector<json> template_list_;
   std::map<std::string, Completer> completers_;
   std::atomic<bool> frozen_{false};
+  json capabilities_;  // Computed by Freeze.
 
   ThreadPool pool_;
   std::mutex sessions_mu_;

@@ -35,9 +35,18 @@ class FdWriter : public Outbound {
     if (thread_.joinable()) thread_.join();
   }
 
-  bool broken() const {
+  // While corked, output accumulates without waking the writer thread; the
+  // reader corks while it works through one read()'s worth of requests, so
+  // that their answers leave in one write() after one wake-up instead of
+  // one each.
+  void Cork() {
     std::lock_guard lock(mu_);
-    return broken_;
+    corked_ = true;
+  }
+  void Uncork() {
+    std::lock_guard lock(mu_);
+    corked_ = false;
+    if (!buffer_.empty()) cv_.notify_one();
   }
 
  private:
@@ -45,7 +54,7 @@ class FdWriter : public Outbound {
     line.push_back('\n');
     std::lock_guard lock(mu_);
     if (broken_) return;
-    bool wake = buffer_.empty();
+    bool wake = buffer_.empty() && !corked_;
     buffer_ += line;
     if (wake) cv_.notify_one();
   }
@@ -83,7 +92,7 @@ class FdWriter : public Outbound {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string buffer_;
-  bool closing_ = false, broken_ = false;
+  bool closing_ = false, broken_ = false, corked_ = false;
   std::thread thread_;
 };
 
@@ -111,6 +120,7 @@ int ServeStdio(Server& server, const StdioOptions& options) {
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) break;  // EOF or a broken stdin.
     std::string_view chunk(buf, static_cast<size_t>(n));
+    writer->Cork();
     size_t start = 0;
     for (;;) {
       size_t nl = chunk.find('\n', start);
@@ -135,6 +145,7 @@ int ServeStdio(Server& server, const StdioOptions& options) {
       if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
       server.HandleText(session, line, writer);
     }
+    writer->Uncork();
     if (pending.size() > options.max_message_bytes) {
       pending.clear();
       discarding = true;

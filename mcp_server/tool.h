@@ -84,6 +84,18 @@ struct ToolResult {
 using ToolHandler =
     std::function<Result<ToolResult>(RequestContext&, const json& arguments)>;
 
+// Where a tool's handler runs.
+enum class Execution {
+  // On the bounded worker pool: the default, for anything that may block
+  // (I/O, a scheduler, a remote command) or run long.
+  kPool,
+  // On the thread that received the request, saving two thread hand-offs
+  // per call. Only for handlers that never block, send no notifications and
+  // finish in microseconds (in-memory lookups): on stdio such a handler
+  // holds up reading the next request, and it cannot be cancelled.
+  kInline,
+};
+
 // Adapts a handler over typed Args/Out (with nlohmann from_json/to_json
 // whose field names equal the schema's properties) to a ToolHandler. A
 // from_json failure means the schema and the struct drifted: that is a bug

@@ -4,6 +4,7 @@
 // core and transports. Not shipped; the product binary is hpc-mcp.
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "mcp_server/assets.h"
@@ -252,7 +253,14 @@ Status RegisterFixtures(Server& server) {
     auto it = handlers.find(def["name"]);
     if (it == handlers.end())
       return hpc::FailedPrecondition("fixture tool " + def["name"].get<std::string>() + " has no handler");
-    HPC_RETURN_IF_ERROR(server.AddTool(def, it->second));
+    // Fixtures that return constants never block: they run inline.
+    static const std::set<std::string> kInline = {
+        "test_simple_text", "test_image_content", "test_audio_content",
+        "test_embedded_resource", "test_multiple_content_types",
+        "test_error_handling", "json_schema_2020_12_tool"};
+    HPC_RETURN_IF_ERROR(server.AddTool(
+        def, it->second,
+        kInline.count(def["name"]) ? Execution::kInline : Execution::kPool));
   }
   HPC_RETURN_IF_ERROR(AddResources(server));
   return AddPrompts(server);

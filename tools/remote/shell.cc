@@ -39,7 +39,15 @@ std::string WrapInLoginShell(const std::vector<std::string>& login_shell,
                              const std::vector<std::string>& setup,
                              const std::vector<std::string>& argv) {
   std::string script;
-  for (const auto& line : setup) script += line + "\n";
+  for (size_t i = 0; i < setup.size(); ++i) {
+    // A failed setup line stops here: the command would otherwise run
+    // without its environment and fail in a way that hides the cause.
+    script += setup[i] + "\n";
+    script += "s=$?; [ \"$s\" -eq 0 ] || { printf 'hpc-mcp: setup line " +
+              std::to_string(i + 1) + " failed (exit %s): %s\\n' \"$s\" " +
+              ShellQuote(setup[i]) + " >&2; exit " +
+              std::to_string(kSetupFailedExitCode) + "; }\n";
+  }
   script += "exec " + ShellJoin(argv);
   std::vector<std::string> outer = login_shell;
   outer.push_back("-c");

@@ -20,10 +20,16 @@ std::string ShellQuote(std::string_view arg);
 // The words of `argv`, quoted and joined by spaces.
 std::string ShellJoin(const std::vector<std::string>& argv);
 
+// The exit status of a command whose setup line failed.
+inline constexpr int kSetupFailedExitCode = 125;
+
 // The string an SSH server's shell must run to execute `argv` inside
 // `login_shell` (e.g. {"bash", "-l"}) after `setup` lines (module loads):
 //   bash -l -c '<setup lines>\nexec <argv>'
-// with every level quoted by ShellQuote.
+// with every level quoted by ShellQuote. Each setup line is one complete
+// command; when one exits non-zero, the command does not run: the shell
+// prints "hpc-mcp: setup line N failed (exit S): <line>" on stderr and exits
+// kSetupFailedExitCode.
 std::string WrapInLoginShell(const std::vector<std::string>& login_shell,
                              const std::vector<std::string>& setup,
                              const std::vector<std::string>& argv);
