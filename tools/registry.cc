@@ -21,8 +21,8 @@ mcp::ServerOptions DefaultServerOptions() {
 }
 
 Status RegisterAll(mcp::Server& server) {
-  // Tools, alphabetically, one line each:
-  //   HPC_RETURN_IF_ERROR(Register<Name>(server));
+  // Tools, alphabetically, one line each.
+  HPC_RETURN_IF_ERROR(RegisterPreflight(server));
 
   HPC_RETURN_IF_ERROR(mcp::CheckEveryToolSchemaUsed(server, HpcAssets(), "schemas/tools"));
   return mcp::AddPromptsFromAssets(server, HpcAssets(), "prompts");

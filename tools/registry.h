@@ -22,4 +22,7 @@ mcp::ServerOptions DefaultServerOptions();
 // Registers every tool, prompt and resource of hpc-mcp.
 Status RegisterAll(mcp::Server& server);
 
+// One per tool, defined in tools/<name>.cc, alphabetically.
+Status RegisterPreflight(mcp::Server& server);
+
 }  // namespace hpc::tools
