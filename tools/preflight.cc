@@ -96,7 +96,7 @@ json Run(const cluster::ClusterProfile& p) {
     if (shell.status == "ok") {
       auto sched = cluster::ProbeScheduler(p, r);
       checks.insert(checks.end(), sched.begin(), sched.end());
-      auto home = cluster::RemoteHome(r);
+      auto home = cluster::RemoteHome(*remote);
       for (auto [label, root] : {std::pair{"work_root", p.work_root}, std::pair{"log_root", p.log_root}}) {
         if (root.empty()) {
           checks.push_back({label, "warn", "not set in the profile",

@@ -15,7 +15,9 @@ std::mutex g_mu;
 // Keyed by everything that shapes the connection, so an edited profile
 // gets a fresh Remote while unchanged ones keep theirs.
 std::map<std::string, std::shared_ptr<remote::Remote>> g_remotes;
-std::map<const remote::Remote*, std::string> g_homes;
+// Keyed by the Remote's control block, not its address: a new Remote at a
+// freed Remote's address must not inherit its home.
+std::map<std::weak_ptr<remote::Remote>, std::string, std::owner_less<>> g_homes;
 
 std::string Key(const ClusterProfile& p) {
   nlohmann::json k{{"access", p.raw.value("access", nlohmann::json())},
@@ -44,10 +46,11 @@ Result<std::shared_ptr<remote::Remote>> ConnectRemote(const ClusterProfile& prof
   return r;
 }
 
-Result<std::string> RemoteHome(remote::Remote& remote) {
+Result<std::string> RemoteHome(const std::shared_ptr<remote::Remote>& remote_ptr) {
+  remote::Remote& remote = *remote_ptr;
   {
     std::lock_guard lock(g_mu);
-    if (auto it = g_homes.find(&remote); it != g_homes.end()) return it->second;
+    if (auto it = g_homes.find(remote_ptr); it != g_homes.end()) return it->second;
   }
   remote::RunOptions o;
   o.login_shell = false;
@@ -62,11 +65,13 @@ Result<std::string> RemoteHome(remote::Remote& remote) {
                       ": printenv HOME exited " + std::to_string(r->exit_code) + " " + r->err)
         .WithReason("command_failed", true, "check that the account has a home directory");
   std::lock_guard lock(g_mu);
-  g_homes[&remote] = home;
+  std::erase_if(g_homes, [](const auto& kv) { return kv.first.expired(); });
+  g_homes[remote_ptr] = home;
   return home;
 }
 
-Result<PathPolicy> PolicyFor(const ClusterProfile& profile, remote::Remote& remote) {
+Result<PathPolicy> PolicyFor(const ClusterProfile& profile,
+                             const std::shared_ptr<remote::Remote>& remote) {
   std::vector<std::string> roots = profile.allowed_roots;
   roots.push_back(profile.work_root);
   roots.push_back(profile.log_root);

@@ -18,11 +18,12 @@ namespace hpc::cluster {
 
 Result<std::shared_ptr<remote::Remote>> ConnectRemote(const ClusterProfile& profile);
 
-// $HOME on the machine `remote` reaches (cached per Remote).
-Result<std::string> RemoteHome(remote::Remote& remote);
+// $HOME on the machine `remote` reaches (cached per Remote object).
+Result<std::string> RemoteHome(const std::shared_ptr<remote::Remote>& remote);
 
 // The PathPolicy of `profile` (work_root, log_root, allowed_roots), with ~
 // resolved against the remote home.
-Result<PathPolicy> PolicyFor(const ClusterProfile& profile, remote::Remote& remote);
+Result<PathPolicy> PolicyFor(const ClusterProfile& profile,
+                             const std::shared_ptr<remote::Remote>& remote);
 
 }  // namespace hpc::cluster

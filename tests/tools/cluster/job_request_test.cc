@@ -1,0 +1,166 @@
+#include "tools/cluster/job_request.h"
+
+#include <catch2/catch.hpp>
+
+#include "tools/cluster/text.h"
+
+namespace hpc::cluster {
+namespace {
+
+JobRequest Valid() {
+  JobRequest r;
+  r.name = "train-1";
+  r.script = "#!/bin/bash\n#SBATCH --foo\n\necho hi\n";
+  r.script_path = "/scratch/run/job.sh";
+  r.workdir = "/scratch/run";
+  r.stdout_path = "/scratch/run/logs/out.txt";
+  r.stderr_path = "/scratch/run/logs/err.txt";
+  return r;
+}
+
+TEST_CASE("walltime parsing", "[unit][cluster]") {
+  CHECK(*ParseWalltime("00:10:00") == 600);
+  CHECK(*ParseWalltime("1-02:03:04") == 86400 + 2 * 3600 + 3 * 60 + 4);
+  CHECK(*ParseWalltime("48:00:00") == 48 * 3600);
+  for (const char* bad : {"", "10", "1:2", "1-25:00:00", "00:61:00", "x",
+                          "00:00:00", "-1:00:00", "1:00:00:00"})
+    CHECK_FALSE(ParseWalltime(bad).ok());
+  CHECK(FormatHms(3 * 3600 + 5) == "3:00:05");
+  CHECK(FormatHms(30 * 3600) == "30:00:00");
+}
+
+TEST_CASE("memory parsing", "[unit][cluster]") {
+  CHECK(*ParseMemoryMiB("500M") == 500);
+  CHECK(*ParseMemoryMiB("4G") == 4096);
+  CHECK(*ParseMemoryMiB("4g") == 4096);
+  CHECK(*ParseMemoryMiB("1T") == 1024 * 1024);
+  CHECK(*ParseMemoryMiB("1500K") == 2);  // Rounded up.
+  CHECK(*ParseMemoryMiB("2048") == 2048);
+  for (const char* bad : {"", "G", "4X", "-4G", "0", "4.5G"})
+    CHECK_FALSE(ParseMemoryMiB(bad).ok());
+}
+
+TEST_CASE("array specs", "[unit][cluster]") {
+  auto a = ParseArraySpec("0-4%2");
+  REQUIRE(a.ok());
+  CHECK(a->tasks == std::vector<int64_t>{0, 1, 2, 3, 4});
+  CHECK(a->max_parallel == 2);
+  CHECK(a->single_range);
+  auto b = ParseArraySpec("1,3,5-6");
+  REQUIRE(b.ok());
+  CHECK(b->tasks == std::vector<int64_t>{1, 3, 5, 6});
+  CHECK_FALSE(b->single_range);
+  auto c = ParseArraySpec("1-10:3");
+  REQUIRE(c.ok());
+  CHECK(c->tasks == std::vector<int64_t>{1, 4, 7, 10});
+  CHECK(c->step == 3);
+  for (const char* bad : {"", "%2", "5-1", "a-b", "1-", "-1", "1-3%0", "1-3:0"})
+    CHECK_FALSE(ParseArraySpec(bad).ok());
+  CHECK_FALSE(ParseArraySpec("0-99", 50).ok());
+  CHECK(ParseArraySpec("0-49", 50).ok());
+}
+
+TEST_CASE("PrepareRequest fills defaults and checks limits", "[unit][cluster]") {
+  ClusterProfile p;
+  p.name = "site";
+  p.defaults.partition = "gpu";
+  p.defaults.time = "01:00:00";
+  p.defaults.cpus = 4;
+  p.limits.max_walltime = "1-00:00:00";
+  p.limits.max_array_size = 10;
+  auto r = PrepareRequest(p, Valid());
+  REQUIRE(r.ok());
+  CHECK(r->resources.partition == "gpu");
+  CHECK(r->resources.time == "01:00:00");
+  CHECK(r->resources.cpus == 4);
+
+  JobRequest explicit_req = Valid();
+  explicit_req.resources.partition = "cpu";
+  CHECK(PrepareRequest(p, explicit_req)->resources.partition == "cpu");
+
+  JobRequest too_long = Valid();
+  too_long.resources.time = "2-00:00:00";
+  auto e = PrepareRequest(p, too_long);
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.status().code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(e.status().message(), Catch::Contains("max_walltime"));
+
+  JobRequest big_array = Valid();
+  big_array.array = "0-10";
+  CHECK_FALSE(PrepareRequest(p, big_array).ok());
+}
+
+TEST_CASE("PrepareRequest rejects what no backend can pass safely",
+          "[unit][cluster]") {
+  ClusterProfile p;
+  auto rejects = [&](auto mutate) {
+    JobRequest r = Valid();
+    mutate(r);
+    auto out = PrepareRequest(p, r);
+    return !out.ok() && out.status().code() == StatusCode::kInvalidArgument;
+  };
+  CHECK(rejects([](JobRequest& r) { r.name = "a;touch x"; }));
+  CHECK(rejects([](JobRequest& r) { r.name = "$(id)"; }));
+  CHECK(rejects([](JobRequest& r) { r.name = "-x"; }));
+  CHECK(rejects([](JobRequest& r) { r.name = ""; }));
+  CHECK(rejects([](JobRequest& r) { r.script = "echo no shebang"; }));
+  CHECK(rejects([](JobRequest& r) { r.workdir = "relative"; }));
+  CHECK(rejects([](JobRequest& r) { r.stdout_path = "/a/b\nc"; }));
+  CHECK(rejects([](JobRequest& r) { r.env["1X"] = "v"; }));
+  CHECK(rejects([](JobRequest& r) { r.env["A B"] = "v"; }));
+  CHECK(rejects([](JobRequest& r) { r.env["X"] = std::string("a\0b", 3); }));
+  CHECK(rejects([](JobRequest& r) { r.resources.partition = "--wrap=x"; }));
+  CHECK(rejects([](JobRequest& r) { r.resources.mem = "lots"; }));
+  CHECK(rejects([](JobRequest& r) { r.after_ok = {"1;2"}; }));
+  // Hostile but harmless values pass: they never meet a shell unquoted.
+  JobRequest ok = Valid();
+  ok.env["X"] = "a,b=c'\"$(touch /tmp/x) `id` ;\n";
+  ok.stdout_path = "/tmp/we ird/$(touch x)'\";/out";
+  CHECK(PrepareRequest(p, ok).ok());
+}
+
+TEST_CASE("generated lines go after the #SBATCH header", "[unit][cluster]") {
+  std::string s = InsertAfterHeader(
+      "#!/bin/bash\n#SBATCH -p x\n\n# note\nset -e\necho hi\n", "BLOCK\n");
+  CHECK(s == "#!/bin/bash\n#SBATCH -p x\n\n# note\nBLOCK\nset -e\necho hi\n");
+  CHECK(InsertAfterHeader("#!/bin/sh", "B\n") == "#!/bin/sh\nB\n");
+  CHECK(ExportLines({{"A", "x y"}, {"B", "it's"}}) ==
+        "export A='x y'\nexport B='it'\\''s'\n");
+}
+
+TEST_CASE("shell scripts are recognized by their #! line", "[unit][cluster]") {
+  CHECK(IsShellScript("#!/bin/bash\n"));
+  CHECK(IsShellScript("#!/bin/sh -e\n"));
+  CHECK(IsShellScript("#!/usr/bin/env bash\n"));
+  CHECK(IsShellScript("#! /bin/zsh\n"));
+  CHECK_FALSE(IsShellScript("#!/usr/bin/env python3\n"));
+  CHECK_FALSE(IsShellScript("#!/usr/bin/python\n"));
+  CHECK(ShebangPath("#!/bin/bash -l\n") == "/bin/bash");
+  CHECK(ShebangPath("#!/usr/bin/env bash\n").empty());
+}
+
+TEST_CASE("placeholders only in file names", "[unit][cluster]") {
+  CHECK(CheckDirHasNoPlaceholder("stdout_path", "/logs/%j.out", '%').ok());
+  CHECK_FALSE(CheckDirHasNoPlaceholder("stdout_path", "/logs/%j/out", '%').ok());
+  CHECK(Dirname("/a/b/c") == "/a/b");
+  CHECK(Dirname("/c") == "/");
+}
+
+TEST_CASE("timestamps", "[unit][cluster]") {
+  using text::ParseTimestamp;
+  const int64_t t = *text::EpochFromCivil(2026, 11, 23, 10, 0, 5, 0);
+  CHECK(t == 1795428005);
+  CHECK(*ParseTimestamp("2026-11-23T10:00:05", 0) == t);
+  CHECK(*ParseTimestamp("2026-11-23T11:00:05", 3600) == t);
+  CHECK(*ParseTimestamp("2026-11-23T10:00:05.123", 0) == t);
+  CHECK(*ParseTimestamp("11/23/2026 10:00:05", 0) == t);
+  CHECK(*ParseTimestamp("Mon Nov 23 10:00:05 2026", 0) == t);
+  CHECK(*ParseTimestamp("1795428005", 0) == t);
+  for (const char* none : {"Unknown", "None", "N/A", "", "0", "-/-", "garbage"})
+    CHECK_FALSE(ParseTimestamp(none, 0).has_value());
+  CHECK(*text::ParseUtcOffset("+0100") == 3600);
+  CHECK(*text::ParseUtcOffset("-0530") == -(5 * 3600 + 30 * 60));
+}
+
+}  // namespace
+}  // namespace hpc::cluster

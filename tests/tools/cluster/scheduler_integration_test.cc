@@ -1,0 +1,267 @@
+// The Slurm, Grid Engine and host backends against the real testbed
+// (scripts/testbed/up.sh) over SSH (OpenSshRemote, the `testbed` alias).
+// Never skips: without the testbed the test fails and says how to start it.
+//
+// Time: every job of every backend is submitted first, then all are polled
+// together; the Slurm TIMEOUT case (minute granularity, 30 s sweep: 60-90 s)
+// bounds the whole test.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "tests/support/job_poll.h"
+#include "tests/tools/remote/remote_test_support.h"
+#include "tools/cluster/scheduler.h"
+#include "tools/cluster/sge.h"
+#include "tools/remote/openssh_remote.h"
+
+namespace hpc::cluster {
+namespace {
+
+using testing::WaitTerminal;
+
+struct Backend {
+  std::string name;  // slurm | sge | host
+  std::unique_ptr<Scheduler> sched;
+  std::map<std::string, std::string> ids;  // case -> job id
+};
+
+// A fresh directory on the testbed for this run; none of its
+// subdirectories exists before a job needs it.
+std::string RunDir(const testing::Testbed& tb,
+                   const std::map<std::string, std::string>& env) {
+  auto it = env.find("TESTBED_WORK");
+  std::string base = it != env.end() ? it->second : tb.dir + "/work";
+  return base + "/sched-it-" + std::to_string(::getpid()) + "-" +
+         std::to_string(std::chrono::system_clock::now().time_since_epoch() /
+                        std::chrono::seconds(1));
+}
+
+JobRequest Job(const std::string& dir, const std::string& backend,
+               const std::string& name, const std::string& body) {
+  JobRequest r;
+  r.name = name;
+  r.script = "#!/bin/bash\n" + body;
+  r.script_path = dir + "/" + backend + "/scripts/" + name + ".sh";
+  r.workdir = dir + "/" + backend + "/work";
+  // A log directory that does not exist yet: a bare sbatch fails such a job
+  // in a second (0:53) and a bare qsub parks it in Eqw.
+  r.stdout_path = dir + "/" + backend + "/logs/" + name + "/deep/out.txt";
+  r.stderr_path = dir + "/" + backend + "/logs/" + name + "/deep/err.txt";
+  return r;
+}
+
+std::string Submit(Backend& b, const std::string& key, const JobRequest& r) {
+  auto res = b.sched->Submit(r);
+  INFO(b.name << " " << key << ": " << (res.ok() ? "" : res.status().ToString()));
+  REQUIRE(res.ok());
+  b.ids[key] = res->job_id;
+  return res->job_id;
+}
+
+// Waits (bounded) until `id` runs, then cancels it.
+void CancelWhenRunning(Backend& b, const std::string& id) {
+  for (int i = 0; i < 120; ++i) {
+    auto q = b.sched->Query({id});
+    if (q.ok() && !q->empty() && (*q)[0].state == JobState::kRunning) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  Status s = b.sched->Cancel({id});
+  INFO(b.name << " cancel: " << s.ToString());
+  CHECK(s.ok());
+}
+
+// Array task ids as each backend prints them.
+std::string Task(const Backend& b, const std::string& parent, int t) {
+  return parent + (b.name == "sge" ? "." : "_") + std::to_string(t);
+}
+
+TEST_CASE("testbed: the slurm sge and host backends run real jobs",
+          "[integration][slurm][sge][host]") {
+  testing::Testbed tb = testing::RequireTestbed();
+  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
+  const bool cgroup = env["TESTBED_SLURM_CGROUP"] == "1";
+  const bool with_sge = env["TESTBED_SGE"] != "0";
+
+  remote::OpenSshOptions o;
+  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
+  o.ssh_config = tb.ssh_config;
+  o.max_sessions = 8;
+  auto ssh = std::make_shared<remote::OpenSshRemote>(o);
+  auto probe = ssh->Run({"true"}, remote::RunOptions{});
+  if (!probe.ok() || !probe->ok())
+    FAIL("cannot reach the testbed over ssh (" +
+         (probe.ok() ? "exit " + std::to_string(probe->exit_code)
+                     : probe.status().ToString()) +
+         "): run scripts/testbed/up.sh");
+
+  const std::string dir = RunDir(tb, env);
+  const std::string canary = dir + "/canary";
+  const std::string hostile = "'; touch " + canary + "; echo '$(touch " +
+                              canary + ")`touch " + canary + "` a,b=c \"q\"";
+
+  std::vector<Backend> backends;
+  for (const char* name : {"slurm", "sge", "host"}) {
+    if (std::string(name) == "sge" && !with_sge) continue;
+    ClusterProfile p;
+    p.name = std::string("testbed-") + name;
+    p.scheduler = name;
+    p.work_root = dir + "/" + name + "-root";
+    auto s = MakeScheduler(p, ssh);
+    REQUIRE(s.ok());
+    backends.push_back({name, std::move(*s), {}});
+  }
+
+  // ---- submit everything
+  for (Backend& b : backends) {
+    const std::string& n = b.name;
+    Submit(b, "ok", Job(dir, n, "ok", "echo hello from $HPC_JOB_ID\n"));
+    Submit(b, "fail", Job(dir, n, "fail", "echo about to fail >&2\nexit 3\n"));
+    JobRequest slow = Job(dir, n, "timeout", "sleep 300\n");
+    // Slurm limits are minutes (swept every 30 s); SGE and the wrapper
+    // enforce seconds.
+    slow.resources.time = n == "slurm" ? "00:01:00" : "00:00:05";
+    Submit(b, "timeout", slow);
+    if (n != "host") {  // The host backend does not enforce memory.
+      JobRequest oom = Job(dir, n, "oom",
+                           "perl -e '$x = \"x\" x (300 * 1024 * 1024); sleep 2; "
+                           "print length($x), \"\\n\"'\n");
+      oom.resources.mem = n == "slurm" ? "50M" : "100M";
+      Submit(b, "oom", oom);
+    }
+    Submit(b, "cancel", Job(dir, n, "cancel", "sleep 300\n"));
+    JobRequest array = Job(dir, n, "array", "sleep 1\nexit $HPC_ARRAY_TASK_ID\n");
+    array.array = n == "sge" ? "1-3%2" : "0-2%2";
+    Submit(b, "array", array);
+    const std::string first = Submit(b, "first", Job(dir, n, "first", "sleep 2\n"));
+    JobRequest after = Job(dir, n, "after", "echo after\n");
+    after.after_ok = {first};
+    Submit(b, "after", after);
+    JobRequest never = Job(dir, n, "never", "echo must not run\n");
+    never.after_ok = {b.ids["fail"]};
+    Submit(b, "never", never);
+    JobRequest evil = Job(dir, n, "hostile", "printf '%s' \"$X\" > \"$OUT\"\n");
+    evil.env["X"] = hostile;
+    evil.env["OUT"] = dir + "/" + n + "/work/value.txt";
+    evil.comment = "run-tag:it";
+    Submit(b, "hostile", evil);
+  }
+  for (Backend& b : backends) CancelWhenRunning(b, b.ids["cancel"]);
+
+  // ---- poll each backend's jobs together (the fast ones first)
+  std::map<std::string, std::map<std::string, JobStatus>> got;
+  for (auto it = backends.rbegin(); it != backends.rend(); ++it) {
+    std::vector<std::string> ids;
+    for (const auto& [key, id] : it->ids) ids.push_back(id);
+    got[it->name] = WaitTerminal(*it->sched, ids, std::chrono::seconds(150),
+                                 std::chrono::milliseconds(1000));
+  }
+
+  // ---- check
+  for (Backend& b : backends) {
+    auto& st = got[b.name];
+    auto& id = b.ids;
+    INFO("backend " << b.name);
+    for (const auto& [key, s] : st) {
+      INFO(key << " " << JobStateName(s.state) << " native=" << s.native_state
+               << " reason=" << s.reason);
+      CHECK(IsTerminal(s.state));
+    }
+    CHECK(st[id["ok"]].state == JobState::kCompleted);
+    CHECK(st[id["ok"]].exit_code == 0);
+    CHECK(st[id["ok"]].start_time.has_value());
+    CHECK(st[id["ok"]].end_time.has_value());
+    auto log = ssh->ReadFile(dir + "/" + b.name + "/logs/ok/deep/out.txt", 0, 4096);
+    REQUIRE(log.ok());
+    CHECK(*log == "hello from " + id["ok"] + "\n");
+
+    CHECK(st[id["fail"]].state == JobState::kFailed);
+    CHECK(st[id["fail"]].exit_code == 3);
+    auto err = ssh->ReadFile(dir + "/" + b.name + "/logs/fail/deep/err.txt", 0, 4096);
+    REQUIRE(err.ok());
+    CHECK(*err == "about to fail\n");
+
+    CHECK(st[id["timeout"]].state == JobState::kTimeout);
+    if (b.name == "slurm")
+      CHECK(st[id["oom"]].state ==
+            (cgroup ? JobState::kOutOfMemory : JobState::kCompleted));
+    if (b.name == "sge") {
+      // h_vmem is a setrlimit: the program fails by itself, no OOM state.
+      CHECK(st[id["oom"]].state == JobState::kFailed);
+    }
+    CHECK(st[id["cancel"]].state == JobState::kCancelled);
+
+    const int first_task = b.name == "sge" ? 1 : 0;
+    for (int t = first_task; t < first_task + 3; ++t) {
+      const JobStatus& s = st[Task(b, id["array"], t)];
+      INFO("task " << t);
+      CHECK(s.exit_code == t);
+      CHECK(s.state == (t == 0 ? JobState::kCompleted : JobState::kFailed));
+    }
+
+    CHECK(st[id["first"]].state == JobState::kCompleted);
+    CHECK(st[id["after"]].state == JobState::kCompleted);
+    if (st[id["after"]].start_time && st[id["first"]].end_time)
+      CHECK(*st[id["after"]].start_time >= *st[id["first"]].end_time);
+    CHECK(st[id["never"]].state == JobState::kCancelled);
+    CHECK_THAT(st[id["never"]].reason, Catch::Contains("DependencyNeverSatisfied"));
+    auto never_log = ssh->Stat(dir + "/" + b.name + "/logs/never/deep/out.txt");
+    if (never_log.ok()) CHECK(never_log->size == 0);  // Created, never written.
+
+    CHECK(st[id["hostile"]].state == JobState::kCompleted);
+    auto value = ssh->ReadFile(dir + "/" + b.name + "/work/value.txt", 0, 4096);
+    REQUIRE(value.ok());
+    CHECK(*value == hostile);
+  }
+  auto c = ssh->Stat(canary);
+  CHECK_FALSE(c.ok());  // No layer ran the hostile value through a shell.
+
+  // Unknown ids stay unknown (never "completed").
+  for (Backend& b : backends) {
+    const std::string unknown = b.name == "host" ? "1700000000-abcdef" : "999999";
+    auto q = b.sched->Query({unknown});
+    REQUIRE(q.ok());
+    REQUIRE(q->size() == 1);
+    CHECK((*q)[0].state == JobState::kUnknown);
+  }
+  // Leave the testbed tidy: the run directory is ours alone.
+  remote::RunOptions plain;
+  plain.login_shell = false;
+  (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
+}
+
+TEST_CASE("testbed: slurm and sge reject bad requests with the scheduler message",
+          "[integration][slurm][sge]") {
+  testing::Testbed tb = testing::RequireTestbed();
+  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
+  remote::OpenSshOptions o;
+  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
+  o.ssh_config = tb.ssh_config;
+  auto ssh = std::make_shared<remote::OpenSshRemote>(o);
+  const std::string dir = RunDir(tb, env);
+  for (const char* name : {"slurm", "sge"}) {
+    if (std::string(name) == "sge" && env["TESTBED_SGE"] == "0") continue;
+    ClusterProfile p;
+    p.name = "testbed";
+    p.scheduler = name;
+    p.work_root = dir;
+    auto s = MakeScheduler(p, ssh);
+    REQUIRE(s.ok());
+    JobRequest r = Job(dir, name, "rejected", "true\n");
+    r.resources.partition = "nope";
+    auto res = (*s)->Submit(r);
+    INFO(name << ": " << (res.ok() ? res->job_id : res.status().ToString()));
+    REQUIRE_FALSE(res.ok());
+    CHECK(res.status().code() == StatusCode::kInvalidArgument);
+    CHECK(res.status().reason() == "submit_rejected");
+    CHECK_THAT(res.status().message(), Catch::Contains("nope"));
+  }
+  remote::RunOptions plain;
+  plain.login_shell = false;
+  (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
+}
+
+}  // namespace
+}  // namespace hpc::cluster

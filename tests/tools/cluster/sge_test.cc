@@ -1,0 +1,367 @@
+// The Grid Engine backend against captured real output (tests/testdata/sge,
+// see scripts/testbed/capture.sh) and exact command lines.
+#include "tools/cluster/sge.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/fake_remote.h"
+#include "tests/support/testdata.h"
+#include "tools/cluster/text.h"
+
+namespace hpc::cluster {
+namespace {
+
+using testing::CapturedCommand;
+using testing::FakeRemote;
+using testing::IsoUtc;
+using testing::LoadCapture;
+
+JobRequest Request() {
+  JobRequest r;
+  r.name = "train-7";
+  r.script = "#!/bin/bash\n#$ -notify\n\npython train.py\n";
+  r.script_path = "/scratch/u/run/job.sh";
+  r.workdir = "/scratch/u/run";
+  r.stdout_path = "/scratch/u/run/logs/out.txt";
+  r.stderr_path = "/scratch/u/run/logs/err.txt";
+  return r;
+}
+
+const JobStatus* Find(const std::vector<JobStatus>& v, const std::string& id) {
+  for (const auto& s : v)
+    if (s.job_id == id) return &s;
+  return nullptr;
+}
+
+TEST_CASE("sge: qstat state letters", "[unit][sge]") {
+  struct Row {
+    const char* letters;
+    JobState state;
+  };
+  for (const Row& row : std::initializer_list<Row>{
+           {"qw", JobState::kPending},   {"hqw", JobState::kPending},
+           {"hRwq", JobState::kPending}, {"r", JobState::kRunning},
+           {"t", JobState::kRunning},    {"Rr", JobState::kRunning},
+           {"s", JobState::kRunning},    {"S", JobState::kRunning},
+           {"dr", JobState::kRunning},   {"Eqw", JobState::kFailed},
+           {"Ehqw", JobState::kFailed},  {"", JobState::kUnknown}}) {
+    INFO(row.letters);
+    CHECK(sge::MapQstatState(row.letters) == row.state);
+  }
+}
+
+TEST_CASE("sge: accounting records map to states", "[unit][sge]") {
+  CHECK(sge::MapAccounting("0", 0).state == JobState::kCompleted);
+  auto failed = sge::MapAccounting("0", 3);
+  CHECK(failed.state == JobState::kFailed);
+  CHECK(failed.exit_code == 3);
+  auto hrt = sge::MapAccounting("37  : qmaster enforced h_rt, h_cpu, or h_vmem limit", 137);
+  CHECK(hrt.state == JobState::kTimeout);
+  CHECK(hrt.signal == 9);
+  auto killed = sge::MapAccounting("100 : assumedly after job", 137);
+  CHECK(killed.state == JobState::kFailed);
+  CHECK(killed.signal == 9);
+  CHECK_THAT(killed.reason, Catch::Contains("qdel"));
+  auto launch = sge::MapAccounting("26  : opening input/output file", 0);
+  CHECK(launch.state == JobState::kFailed);
+  CHECK_THAT(launch.reason, Catch::Contains("failed to launch"));
+  CHECK_THAT(launch.reason, Catch::Contains("opening input/output file"));
+}
+
+TEST_CASE("sge: qsub command line", "[unit][sge]") {
+  JobRequest r = Request();
+  CHECK(*sge::QsubArgv(r) ==
+        std::vector<std::string>{"qsub", "-terse", "-N", "train-7", "-o",
+                                 "/scratch/u/run/logs/out.txt", "-e",
+                                 "/scratch/u/run/logs/err.txt", "-wd",
+                                 "/scratch/u/run", "-S", "/bin/bash",
+                                 "/scratch/u/run/job.sh"});
+  r.stderr_path = r.stdout_path;
+  r.resources.time = "1-02:00:00";
+  r.resources.mem = "8G";
+  r.resources.cpus = 4;
+  r.resources.gpus = 1;
+  r.resources.partition = "gpu.q";
+  r.resources.account = "proj";
+  r.array = "1-10:2%3";
+  r.after_ok = {"11", "12.3", "12.4"};
+  r.comment = "run-tag:abc";
+  CHECK(*sge::QsubArgv(r) ==
+        std::vector<std::string>{
+            "qsub", "-terse", "-N", "train-7", "-o",
+            "/scratch/u/run/logs/out.txt", "-j", "y", "-wd", "/scratch/u/run",
+            "-S", "/bin/bash", "-q", "gpu.q", "-A", "proj", "-l",
+            "h_rt=26:00:00", "-l", "h_vmem=2048M", "-pe", "smp", "4", "-l",
+            "gpu=1", "-t", "1-10:2", "-tc", "3", "-hold_jid", "11,12", "-ac",
+            "hpc_mcp_comment=run-tag:abc", "/scratch/u/run/job.sh"});
+}
+
+TEST_CASE("sge: what Grid Engine cannot express is rejected", "[unit][sge]") {
+  auto rejected = [](auto mutate) {
+    JobRequest r = Request();
+    mutate(r);
+    auto a = sge::QsubArgv(r);
+    return !a.ok() && a.status().code() == StatusCode::kInvalidArgument;
+  };
+  CHECK(rejected([](JobRequest& r) { r.array = "0-9"; }));
+  CHECK(rejected([](JobRequest& r) { r.array = "1,3,5"; }));
+  CHECK(rejected([](JobRequest& r) { r.resources.qos = "high"; }));
+  CHECK(rejected([](JobRequest& r) { r.resources.nodes = 2; }));
+  CHECK(rejected([](JobRequest& r) { r.stdout_path = "/a/b:c"; }));
+  CHECK(rejected([](JobRequest& r) { r.comment = "a,b"; }));
+  CHECK(rejected([](JobRequest& r) { r.name = "1abc"; }));
+}
+
+TEST_CASE("sge: the script records its exit and enforces afterok",
+          "[unit][sge]") {
+  JobRequest r = Request();
+  r.env["LIST"] = "a,b=c";
+  r.after_ok = {"11", "12.3"};
+  auto s = sge::RenderScript(r, "/home/u/.hpc-mcp/sge");
+  REQUIRE(s.ok());
+  CHECK(text::StartsWith(*s, "#!/bin/bash\n#$ -notify\n\n# --- hpc-mcp"));
+  CHECK_THAT(*s, Catch::Contains("\nhpc_state=/home/u/.hpc-mcp/sge\n"));
+  CHECK_THAT(*s, Catch::Contains("trap 'hpc_rc=$?;"));
+  CHECK_THAT(*s, Catch::Contains("hpc_after_ok='11 12.3'\n"));
+  CHECK_THAT(*s, Catch::Contains("exit 113\n"));
+  CHECK_THAT(*s, Catch::Contains("export LIST='a,b=c'\n"));
+  CHECK_THAT(*s, Catch::EndsWith("# --- end hpc-mcp ---\npython train.py\n"));
+  JobRequest py = Request();
+  py.script = "#!/usr/bin/env python3\n";
+  CHECK_FALSE(sge::RenderScript(py, "/x").ok());
+}
+
+std::string Trimmed(const std::string& s) { return std::string(text::Trim(s)); }
+
+TEST_CASE("sge: qsub -terse output (captured)", "[unit][sge]") {
+  CapturedCommand c = LoadCapture("sge/qsub_terse");
+  REQUIRE_FALSE(c.out.empty());
+  CHECK(*sge::ParseQsubOutput(c.out) == Trimmed(c.out));
+  std::string array = LoadCapture("sge/qsub_terse_array").out;
+  REQUIRE(text::Contains(array, "."));  // "8.1-5:1"
+  CHECK(*sge::ParseQsubOutput(array) == array.substr(0, array.find('.')));
+  CHECK_FALSE(sge::ParseQsubOutput("").ok());
+  CHECK_FALSE(sge::ParseQsubOutput("Your job 5 has been submitted").ok());
+}
+
+TEST_CASE("sge: qstat -xml (captured: running, hqw, Eqw, array)",
+          "[unit][sge]") {
+  CapturedCommand c = LoadCapture("sge/qstat_xml_busy");
+  REQUIRE_FALSE(c.out.empty());
+  auto rows = sge::ParseQstatXml(c.out, 0);
+  REQUIRE(rows.ok());
+  const JobStatus* running = Find(*rows, LoadCapture("sge/qdel_running").last_word());
+  REQUIRE(running);
+  CHECK(running->state == JobState::kRunning);
+  CHECK(running->native_state == "r");
+  CHECK_FALSE(running->nodes.empty());
+  REQUIRE(running->start_time.has_value());
+  CHECK_THAT(c.out, Catch::Contains(IsoUtc(*running->start_time)));
+  const JobStatus* eqw = Find(*rows, LoadCapture("sge/qdel_eqw").last_word());
+  REQUIRE(eqw);
+  CHECK(eqw->state == JobState::kFailed);
+  CHECK(eqw->native_state == "Eqw");
+  for (const std::string& id : {Trimmed(LoadCapture("sge/qsub_terse_hold_jid").out),
+                                LoadCapture("sge/qdel_pending").last_word()}) {
+    INFO(id);
+    const JobStatus* hold = Find(*rows, id);
+    REQUIRE(hold);
+    CHECK(hold->state == JobState::kPending);
+    CHECK(hold->native_state == "hqw");
+    CHECK_THAT(hold->reason, Catch::Contains("held"));
+  }
+  // One running task, the pending ones folded into one entry ("2-5:1").
+  std::string array = LoadCapture("sge/qsub_terse_array").out;
+  array = array.substr(0, array.find('.'));
+  int running_tasks = 0;
+  for (int t = 1; t <= 5; ++t) {
+    const JobStatus* s = Find(*rows, array + "." + std::to_string(t));
+    REQUIRE(s);
+    running_tasks += s->state == JobState::kRunning;
+  }
+  CHECK(running_tasks >= 1);
+  CHECK(running_tasks <= 2);  // -tc 2
+  auto empty = sge::ParseQstatXml(LoadCapture("sge/qstat_xml_empty").out, 0);
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+  CHECK_FALSE(sge::ParseQstatXml("<job_info><job_list>", 0).ok());
+}
+
+TEST_CASE("sge: qstat -xml -g d, one entry per task (captured by hand)",
+          "[unit][sge]") {
+  CapturedCommand c = LoadCapture("extra/sge/qstat_xml_g_d");
+  REQUIRE(c.rc == 0);
+  const std::string array = c.ids.at("array");
+  auto rows = sge::ParseQstatXml(c.out, 0);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 4);
+  CHECK(Find(*rows, array + ".1")->state == JobState::kRunning);
+  for (int t = 2; t <= 4; ++t)
+    CHECK(Find(*rows, array + "." + std::to_string(t))->state == JobState::kPending);
+}
+
+TEST_CASE("sge: Eqw error reason from qstat -j (captured)", "[unit][sge]") {
+  CapturedCommand c = LoadCapture("sge/qstat_j_eqw");
+  auto reasons = sge::ParseErrorReasons(c.out);
+  const std::string id = c.last_word();
+  REQUIRE(reasons.count(id));
+  CHECK_THAT(reasons[id], Catch::Contains("can't open output file"));
+  CHECK(reasons.count(id + ".1"));
+}
+
+TEST_CASE("sge: qacct records (captured)", "[unit][sge]") {
+  struct Case {
+    const char* file;
+    JobState state;
+    int exit;
+  };
+  for (const Case& k : std::initializer_list<Case>{
+           {"sge/qacct_ok", JobState::kCompleted, 0},
+           {"sge/qacct_exit3", JobState::kFailed, 3},
+           {"sge/qacct_h_vmem", JobState::kFailed, 12},
+           {"sge/qacct_h_rt", JobState::kTimeout, 137},
+           {"sge/qacct_deleted_running", JobState::kFailed, 137},
+           {"sge/qacct_hold_jid", JobState::kCompleted, 0},
+           {"sge/qacct_eqw", JobState::kFailed, 0}}) {
+    INFO(k.file);
+    CapturedCommand c = LoadCapture(k.file);
+    REQUIRE_FALSE(c.out.empty());
+    auto rows = sge::ParseQacct(c.out, 0);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].job_id == c.after("-j"));
+    CHECK(rows[0].state == k.state);
+    CHECK(rows[0].exit_code == k.exit);
+  }
+  auto ok = sge::ParseQacct(LoadCapture("sge/qacct_ok").out, 0);
+  CHECK(ok[0].start_time.has_value());
+  CHECK(ok[0].end_time >= ok[0].start_time);
+  CHECK_FALSE(ok[0].nodes.empty());
+  auto killed = sge::ParseQacct(LoadCapture("sge/qacct_deleted_running").out, 0);
+  CHECK(killed[0].signal == 9);
+  auto eqw = sge::ParseQacct(LoadCapture("sge/qacct_eqw").out, 0);
+  CHECK_FALSE(eqw[0].start_time.has_value());  // "-/-"
+  CHECK_THAT(eqw[0].reason, Catch::Contains("failed to launch"));
+  CapturedCommand array = LoadCapture("sge/qacct_array");
+  auto tasks = sge::ParseQacct(array.out, 0);
+  REQUIRE(tasks.size() == 5);
+  for (int t = 1; t <= 5; ++t) {
+    const JobStatus* s = Find(tasks, array.after("-j") + "." + std::to_string(t));
+    REQUIRE(s);
+    CHECK(s->exit_code == t);  // Task i exits i.
+    CHECK(s->state == JobState::kFailed);
+  }
+  CHECK(sge::ParseQacct(LoadCapture("sge/qacct_unknown").out, 0).empty());
+}
+
+TEST_CASE("sge: query runs qstat once, qstat -j for Eqw, qacct for the rest",
+          "[unit][sge]") {
+  const std::string running = LoadCapture("sge/qdel_running").last_word();
+  const std::string eqw = LoadCapture("sge/qdel_eqw").last_word();
+  const std::string ok = LoadCapture("sge/qacct_ok").after("-j");
+  CapturedCommand array_acct = LoadCapture("sge/qacct_array");
+  const std::string array = array_acct.after("-j");
+  auto remote = std::make_shared<FakeRemote>();
+  remote->Answer("date", "+0000\n");
+  remote->Handle("qstat", [](const std::vector<std::string>& argv)
+                              -> Result<remote::CommandResult> {
+    return LoadCapture(argv[1] == "-j" ? "sge/qstat_j_eqw" : "sge/qstat_xml_busy")
+        .result();
+  });
+  remote->Answer("sh", LoadCapture("sge/qacct_ok").out + array_acct.out);
+  remote->Answer("printenv", "/home/u\n");
+  ClusterProfile p;
+  p.name = "sge";
+  p.scheduler = "sge";
+  auto sched = MakeSgeScheduler(p, remote);
+  auto q = sched->Query({running, eqw, ok, array, "777"});
+  REQUIRE(q.ok());
+  std::vector<std::string> ids;
+  for (const auto& s : *q) ids.push_back(s.job_id);
+  std::vector<std::string> want = {running, eqw, ok};
+  for (int t = 1; t <= 5; ++t) want.push_back(array + "." + std::to_string(t));
+  want.push_back("777");
+  CHECK(ids == want);
+  CHECK(Find(*q, running)->state == JobState::kRunning);
+  CHECK(Find(*q, eqw)->state == JobState::kFailed);
+  CHECK_THAT(Find(*q, eqw)->reason, Catch::Contains("can't open output file"));
+  CHECK_THAT(Find(*q, eqw)->reason, Catch::Contains("Eqw"));
+  CHECK(Find(*q, ok)->state == JobState::kCompleted);
+  CHECK(Find(*q, array + ".5")->state == JobState::kPending);  // Queue wins.
+  CHECK(Find(*q, "777")->state == JobState::kUnknown);
+  auto qstats = remote->runs_of("qstat");
+  REQUIRE(qstats.size() == 2);
+  CHECK(qstats[0] == sge::QstatArgv());
+  CHECK(qstats[1] == std::vector<std::string>{"qstat", "-j", eqw});
+  auto qaccts = remote->runs_of("sh");
+  REQUIRE_FALSE(qaccts.empty());
+  CHECK(qaccts[0] == sge::QacctArgv({ok, array, "777"}));
+  // 777 is unknown: its possible markers were tested in one command.
+  auto probes = remote->runs_of("sh");
+  REQUIRE(probes.size() == 2);
+  CHECK(std::vector<std::string>(probes[1].begin() + 4, probes[1].end()) ==
+        std::vector<std::string>{"/home/u/.hpc-mcp/sge/777.cancelled",
+                                 "/home/u/.hpc-mcp/sge/777.depfail"});
+}
+
+TEST_CASE("sge: cancel marks what qdel accepted", "[unit][sge]") {
+  auto remote = std::make_shared<FakeRemote>();
+  CapturedCommand finished = LoadCapture("sge/qdel_finished");  // rc 1, "does not exist"
+  remote->Answer("qdel", LoadCapture("sge/qdel_running").out + finished.out, "", 1);
+  remote->Answer("printenv", "/home/u\n");
+  ClusterProfile p;
+  p.name = "sge";
+  auto sched = MakeSgeScheduler(p, remote);
+  const std::string running = LoadCapture("sge/qdel_running").last_word();
+  Status s = sched->Cancel({running, finished.last_word()});
+  CHECK(s.ok());
+  auto touches = remote->runs_of("touch");
+  REQUIRE(touches.size() == 1);
+  CHECK(touches[0] == std::vector<std::string>{
+                          "touch", "--", "/home/u/.hpc-mcp/sge/" + running + ".cancelled"});
+
+  auto down = std::make_shared<FakeRemote>();
+  CapturedCommand qmaster_down = LoadCapture("sge/qstat_qmaster_down");
+  down->Answer("qdel", qmaster_down.out, qmaster_down.err, 1);
+  down->Answer("printenv", "/home/u\n");
+  Status d = MakeSgeScheduler(p, down)->Cancel({"5"});
+  CHECK(d.reason() == "scheduler_unavailable");
+}
+
+TEST_CASE("sge: errors (captured)", "[unit][sge]") {
+  Status s = sge::CommandError("qsub", LoadCapture("sge/qsub_bad_queue").result(), "fake");
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(s.reason() == "submit_rejected");
+  CHECK_THAT(s.message(), Catch::Contains("unknown queue \"nope.q\""));
+  Status down = sge::CommandError("qstat", LoadCapture("sge/qstat_qmaster_down").result(),
+                                  "fake");
+  CHECK(down.code() == StatusCode::kUnavailable);
+  CHECK(down.reason() == "scheduler_unavailable");
+  CHECK_THAT(down.remediation(), Catch::Contains("sge_qmaster"));
+}
+
+TEST_CASE("sge: submit writes the script and the array's task list",
+          "[unit][sge]") {
+  auto remote = std::make_shared<FakeRemote>();
+  CapturedCommand array = LoadCapture("sge/qsub_terse_array");
+  remote->Answer("qsub", array.out);
+  remote->Answer("printenv", "/home/u\n");
+  ClusterProfile p;
+  p.name = "sge";
+  auto sched = MakeSgeScheduler(p, remote);
+  JobRequest r = Request();
+  r.array = "1-3";
+  auto res = sched->Submit(r);
+  REQUIRE(res.ok());
+  const std::string id = array.out.substr(0, array.out.find('.'));
+  CHECK(res->job_id == id);
+  CHECK(remote->file("/home/u/.hpc-mcp/sge/" + id + ".tasks") == "1\n2\n3\n");
+  CHECK_THAT(remote->file(r.script_path),
+             Catch::Contains("hpc_state=/home/u/.hpc-mcp/sge\n"));
+  auto mk = remote->runs_of("mkdir");
+  REQUIRE(mk.size() == 1);
+  CHECK(mk[0] == std::vector<std::string>{"mkdir", "-p", "--", "/home/u/.hpc-mcp/sge",
+                                          "/scratch/u/run", "/scratch/u/run/logs"});
+}
+
+}  // namespace
+}  // namespace hpc::cluster

@@ -1,0 +1,98 @@
+// The Slurm backend: sbatch, squeue, sacct, scontrol, scancel, run through a
+// Remote as argv vectors.
+//
+// Submit writes the script (with a generated block of environment exports)
+// through Remote::WriteFileAtomic, creates the log directories (slurmd opens
+// --output before the script runs; a missing directory fails the job with
+// signal 53 and no log at all), then runs `sbatch --parsable`.
+//
+// Query asks `squeue --states=all` once for every id (it also shows jobs
+// that ended within MinJobAge, with the controller's accurate reason), then
+// sacct once for the ids the queue does not show, shows ended (for exit
+// codes: squeue prints none) or shows as array tasks (finished tasks leave
+// the queue). Where accounting is disabled it falls back to one
+// `scontrol -o show job`; scontrol also fills exit codes that sacct does
+// not have yet (it lags by seconds). An id no source knows stays kUnknown. Times are
+// requested as epoch seconds (SLURM_TIME_FORMAT=%s) so that no time zone is
+// guessed.
+//
+// --kill-on-invalid-dep=yes goes with every afterok: without it a job whose
+// dependency failed pends forever (DependencyNeverSatisfied); with it Slurm
+// cancels it, and Query reports cancelled with that reason.
+//
+// The functions in namespace slurm are the backend's pure parts (argv
+// builders, output parsers, the state table), exposed for tests.
+//
+// Thread-safety: SlurmScheduler is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mcp_server/status.h"
+#include "tools/cluster/profile.h"
+#include "tools/cluster/scheduler.h"
+#include "tools/remote/remote.h"
+
+namespace hpc::cluster {
+
+namespace slurm {
+
+// The normalized state for a native one: long names ("OUT_OF_MEMORY"), the
+// compact codes squeue's %t prints ("OOM"), and "CANCELLED by 1001". Unknown
+// strings map to kUnknown.
+JobState MapState(std::string_view native);
+
+// The batch script as written: `script` with the environment block inserted
+// after its #SBATCH header. REQUIRES: a request that passed PrepareRequest.
+Result<std::string> RenderScript(const JobRequest& request);
+
+// sbatch's argv for a prepared request (the script path last).
+std::vector<std::string> SbatchArgv(const JobRequest& request);
+
+// The job id from `sbatch --parsable` output ("123" or "123;cluster").
+Result<std::string> ParseSbatchOutput(std::string_view out);
+
+// Classifies a failed Slurm command: an unreachable controller is
+// Unavailable with reason scheduler_unavailable; a rejected submission is
+// InvalidArgument with reason submit_rejected and the scheduler's message.
+Status CommandError(std::string_view command, const remote::CommandResult& r,
+                    const std::string& where);
+
+std::vector<std::string> SqueueArgv(const std::vector<std::string>& ids);
+std::vector<std::string> SacctArgv(const std::vector<std::string>& ids);
+// `scontrol -o show job [id]`: one job (an array: all its tasks), or with
+// an empty id every job the controller holds.
+std::vector<std::string> ScontrolArgv(const std::string& id);
+std::vector<std::string> ScancelArgv(const std::vector<std::string>& ids);
+
+// Rows of `squeue --format=<SqueueArgv's format>`; compressed pending array
+// ranges ("7_[2-4%2]") expand to one status per task. `utc_offset` is used
+// only for timestamps not printed as epoch seconds.
+std::vector<JobStatus> ParseSqueue(std::string_view out, int utc_offset);
+
+// Rows of `sacct --parsable2 --noheader` with steps: one status per job or
+// array task, the allocation row giving the state and the batch step
+// filling in the signal where the allocation row shows 0:0 (cancelled and
+// timed-out jobs).
+std::vector<JobStatus> ParseSacct(std::string_view out, int utc_offset);
+
+// Records of `scontrol -o show job` (one per line, "Key=Value ...").
+std::vector<JobStatus> ParseScontrol(std::string_view out, int utc_offset);
+
+// The statuses for `ids`, in order, from what each source said; array
+// parents expand to their tasks. For a job both sources show ended,
+// accounting gives state and exit code and the queue the reason; otherwise
+// the queue (fresher) wins. Ids found nowhere are kUnknown.
+std::vector<JobStatus> Merge(const std::vector<std::string>& ids,
+                             const std::vector<JobStatus>& queue,
+                             const std::vector<JobStatus>& accounting);
+
+}  // namespace slurm
+
+std::unique_ptr<Scheduler> MakeSlurmScheduler(
+    const ClusterProfile& profile, std::shared_ptr<remote::Remote> remote);
+
+}  // namespace hpc::cluster
