@@ -21,6 +21,14 @@ std::string FirstLine(const std::string& s) {
   return line;
 }
 
+// The last non-empty line: where a traceback or an error message says what
+// went wrong.
+std::string LastLine(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  return t.substr(t.find_last_of('\n') == std::string::npos ? 0 : t.find_last_of('\n') + 1);
+}
+
 std::string Trimmed(std::string s, size_t max = 400) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   if (s.size() > max) s = s.substr(0, max) + "…";
@@ -37,7 +45,7 @@ Check Command(const std::string& name, remote::Remote& r, const std::vector<std:
   if (!res->ok())
     return {name, failed_status,
             shown + " exited " + std::to_string(res->exit_code) + ": " +
-                Trimmed(res->err.empty() ? res->out : res->err),
+                Trimmed(LastLine(res->err.empty() ? res->out : res->err)),
             remediation};
   return {name, "ok", shown + ": " + FirstLine(res->out.empty() ? res->err : res->out), ""};
 }
@@ -127,8 +135,12 @@ std::vector<Check> ProbeSge(const ClusterProfile& p, remote::Remote& r) {
 }
 
 std::vector<Check> ProbeWrapperHost(remote::Remote& r) {
-  return {Command("scheduler_commands", r, {"sh", "-c", "command -v setsid && command -v flock"},
-                  "install util-linux (setsid, flock) on the host: the job wrapper needs them")};
+  Check c = Command("scheduler_commands", r,
+                    {"sh", "-c", "command -v setsid && command -v flock && command -v timeout"},
+                    "install util-linux (setsid, flock) and coreutils (timeout): the job "
+                    "wrapper needs them");
+  if (c.status == "ok") c.evidence = "setsid, flock and timeout found (hpc-mcp's job wrapper runs the jobs)";
+  return {c};
 }
 
 }  // namespace
