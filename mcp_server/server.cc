@@ -281,7 +281,8 @@ Status Server::AddPromptFile(std::string_view markdown, std::string_view source)
   if (!file.ok()) return file.status();
   std::string body = file->body;
   std::string name = file->definition["name"];
-  for (auto& [arg, values] : file->completions) {
+  if (!file->completions.empty()) {
+    // One completer serves every argument of the prompt.
     AddCompleter("ref/prompt", name,
                  [all = file->completions](const std::string& argument,
                                            const std::string& prefix,
@@ -293,7 +294,6 @@ Status Server::AddPromptFile(std::string_view markdown, std::string_view source)
                      if (v.rfind(prefix, 0) == 0) out.push_back(v);
                    return out;
                  });
-    break;  // One completer serves every argument of the prompt.
   }
   return AddPrompt(file->definition, [body](const json& args) -> Result<json> {
     return json{{"messages",
