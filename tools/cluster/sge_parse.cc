@@ -268,15 +268,7 @@ Result<std::vector<std::string>> QsubArgv(const JobRequest& r) {
 }
 
 Result<std::string> ParseQsubOutput(std::string_view out) {
-  std::string_view last;
-  for (std::string_view line : text::Lines(out))
-    if (!Trim(line).empty()) last = Trim(line);
-  std::string_view id = last.substr(0, last.find('.'));
-  if (id.empty() || !std::all_of(id.begin(), id.end(),
-                                 [](char c) { return c >= '0' && c <= '9'; }))
-    return Internal("unexpected qsub -terse output: \"" +
-                    std::string(out.substr(0, 200)) + "\"");
-  return std::string(id);
+  return text::SubmittedJobId(out, '.', "qsub -terse");
 }
 
 Status CommandError(std::string_view command, const remote::CommandResult& r,

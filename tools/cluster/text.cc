@@ -1,5 +1,7 @@
 #include "tools/cluster/text.h"
 
+#include <algorithm>
+
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -145,6 +147,19 @@ int LocalUtcOffset() {
   std::tm local{};
   ::localtime_r(&now, &local);
   return static_cast<int>(local.tm_gmtoff);
+}
+
+Result<std::string> SubmittedJobId(std::string_view out, char separator,
+                                   std::string_view command) {
+  std::string_view last;
+  for (std::string_view line : Lines(out))
+    if (!Trim(line).empty()) last = Trim(line);
+  std::string_view id = last.substr(0, last.find(separator));
+  if (id.empty() || !std::all_of(id.begin(), id.end(),
+                                 [](char c) { return c >= '0' && c <= '9'; }))
+    return Internal("unexpected " + std::string(command) + " output: \"" +
+                    std::string(out.substr(0, 200)) + "\"");
+  return std::string(id);
 }
 
 }  // namespace hpc::cluster::text

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "mcp_server/status.h"
 #include <vector>
 
 namespace hpc::cluster::text {
@@ -18,6 +20,12 @@ std::vector<std::string_view> Lines(std::string_view s);
 std::optional<int64_t> ParseInt(std::string_view s);  // Whole string, base 10.
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool Contains(std::string_view s, std::string_view needle);
+
+// The job id a submit command printed: the digits before `separator` on the
+// last non-empty line ("123;cluster" for sbatch --parsable, "8.1-5:1" for
+// qsub -terse). `command` names the command in the error.
+Result<std::string> SubmittedJobId(std::string_view out, char separator,
+                                   std::string_view command);
 
 // Epoch seconds from a civil date-time, given the UTC offset of the clock
 // that printed it (seconds east of UTC); nullopt for an impossible date.
