@@ -1,0 +1,181 @@
+#include "tools/journal/journal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "mcp_server/assets.h"
+#include "mcp_server/json_rpc.h"
+#include "mcp_server/schema.h"
+#include "tools/registry.h"
+
+namespace hpc::journal {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const mcp::JsonSchema& EventSchema() {
+  static const mcp::JsonSchema* schema = [] {
+    auto text = mcp::FindAsset(tools::HpcAssets(), "schemas/journal_event.json");
+    auto compiled = mcp::JsonSchema::Compile(text ? mcp::ParseJson(*text) : json(),
+                                             "schemas/journal_event.json");
+    if (!compiled.ok()) std::abort();  // A build defect: the schema ships with us.
+    return new mcp::JsonSchema(*compiled);
+  }();
+  return *schema;
+}
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status(StatusCode::kUnavailable, what + " " + path + ": " + std::strerror(errno))
+      .WithReason("io_error", true, "check that the repository's .hpc-mcp directory is writable");
+}
+
+// An open file descriptor holding an exclusive flock, released on scope exit.
+class LockedFile {
+ public:
+  explicit LockedFile(int fd) : fd_(fd) {}
+  ~LockedFile() {
+    if (fd_ >= 0) ::close(fd_);  // Closing releases the flock.
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Status WriteAll(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Errno("cannot write", path);
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+json ToJson(const Event& e) {
+  return {{"ts", e.ts}, {"run", e.run}, {"name", e.name}, {"context", e.context}};
+}
+
+}  // namespace
+
+std::string NowUtc() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+Result<Journal> Journal::Open(const std::string& state_dir) {
+  std::error_code ec;
+  fs::create_directories(state_dir, ec);
+  if (ec)
+    return Status(StatusCode::kUnavailable, "cannot create " + state_dir + ": " + ec.message())
+        .WithReason("io_error", false, "pass a writable repo, or start the server with --state-dir");
+  fs::path ignore = fs::path(state_dir) / ".gitignore";
+  if (!fs::exists(ignore, ec)) std::ofstream(ignore) << "# hpc-mcp state: never committed.\n*\n";
+  Journal j;
+  j.path_ = (fs::path(state_dir) / "journal.jsonl").string();
+  int fd = ::open(j.path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("cannot open", j.path_);
+  LockedFile file(fd);
+  if (::flock(fd, LOCK_EX) != 0) return Errno("cannot lock", j.path_);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Errno("cannot stat", j.path_);
+  if (st.st_size == 0) {
+    // Created here: the header goes first, under the lock, so that two
+    // servers opening a new journal at once write it once.
+    json header{{"hpc_mcp_journal", kVersion}, {"created", NowUtc()}};
+    HPC_RETURN_IF_ERROR(WriteAll(fd, mcp::Dump(header) + "\n", j.path_));
+    if (::fsync(fd) != 0) return Errno("cannot sync", j.path_);
+  }
+  return j;
+}
+
+Status Journal::Append(Event event) {
+  if (event.ts.empty()) event.ts = NowUtc();
+  if (event.context.is_null()) event.context = json::object();  // `{}` in C++ is null.
+  json line = ToJson(event);
+  auto violations = EventSchema().Validate(line);
+  if (!violations.empty())
+    return InvalidArgument("journal event does not match schemas/journal_event.json: " +
+                           mcp::FormatViolations(violations));
+  int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open", path_);
+  LockedFile file(fd);
+  if (::flock(fd, LOCK_EX) != 0) return Errno("cannot lock", path_);
+  std::string text = mcp::Dump(line) + "\n";
+  // A crash mid-append leaves a line without its newline; start a fresh
+  // line so this event is not glued to the torn one.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Errno("cannot stat", path_);
+  if (st.st_size > 0) {
+    char last = '\n';
+    if (::pread(fd, &last, 1, st.st_size - 1) != 1) return Errno("cannot read", path_);
+    if (last != '\n') text.insert(text.begin(), '\n');
+  }
+  HPC_RETURN_IF_ERROR(WriteAll(fd, text, path_));
+  if (::fdatasync(fd) != 0) return Errno("cannot sync", path_);
+  return Status::Ok();
+}
+
+Result<Replay> Journal::Read() const {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return Errno("cannot read", path_);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string data = buf.str();
+  Replay r;
+  size_t pos = 0;
+  int line_no = 0;
+  while (pos < data.size()) {
+    size_t nl = data.find('\n', pos);
+    bool torn = nl == std::string::npos;
+    std::string_view line(data.data() + pos, (torn ? data.size() : nl) - pos);
+    pos = torn ? data.size() : nl + 1;
+    ++line_no;
+    if (line.empty()) continue;
+    std::string where = path_ + ":" + std::to_string(line_no);
+    json j = mcp::ParseJson(line);
+    if (line_no == 1) {
+      if (!j.is_object() || !j.contains("hpc_mcp_journal") || !j["hpc_mcp_journal"].is_number_integer())
+        return FailedPrecondition(where + ": not an hpc-mcp journal (no version header)");
+      r.version = j["hpc_mcp_journal"];
+      if (r.version > kVersion)
+        return FailedPrecondition(where + ": journal version " + std::to_string(r.version) +
+                                  " is newer than this server understands (" +
+                                  std::to_string(kVersion) + "); upgrade hpc-mcp");
+      continue;
+    }
+    if (j.is_discarded()) {
+      r.problems.push_back(where + (torn ? ": last line cut short (a crash during a write); skipped"
+                                         : ": not valid JSON; skipped"));
+      continue;
+    }
+    auto violations = EventSchema().Validate(j);
+    if (!violations.empty()) {
+      r.problems.push_back(where + ": " + mcp::FormatViolations(violations) + "; skipped");
+      continue;
+    }
+    r.events.push_back({j["ts"], j["run"], j["name"], j["context"]});
+  }
+  return r;
+}
+
+}  // namespace hpc::journal
