@@ -2,4 +2,4 @@
 # captured: 2026-11-23T06:49:13Z, Slurm 22.05.8, as the test user over ssh (scripts/testbed/capture.sh)
 # rc: 0
 # stderr: (empty)
-sbatch --parsable -p urgent --time=1 --job-name=cap-timeout --comment=hpc-mcp:timeout --output=/tmp/hpc-testbed/work/capture/slurm/%x-%j.out /tmp/hpc-testbed/work/capture/slurm/sleep.sh
+sbatch --parsable -p urgent --time=1 --job-name=cap-timeout --comment=hpc-mcp:timeout --output=/tmp/hpc-testbed/jobdir/capture/slurm/%x-%j.out /tmp/hpc-testbed/jobdir/capture/slurm/sleep.sh
