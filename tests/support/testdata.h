@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/cluster/job_state.h"
 #include "tools/remote/remote.h"
 
 namespace hpc::testing {
@@ -90,6 +91,14 @@ inline std::string IsoUtc(int64_t t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   return buf;
+}
+
+// The status of job `id` in `v`, or null.
+inline const cluster::JobStatus* FindJob(const std::vector<cluster::JobStatus>& v,
+                                         const std::string& id) {
+  for (const auto& s : v)
+    if (s.job_id == id) return &s;
+  return nullptr;
 }
 
 }  // namespace hpc::testing

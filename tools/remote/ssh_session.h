@@ -173,6 +173,8 @@ class SshSession {
   Status WithSftp(Clock::time_point deadline,
                   const std::function<Status(Lock&)>& body);
   void CloseSftpHandle(Lock& lk, _LIBSSH2_SFTP_HANDLE* handle);
+  // The Status for a failed SFTP call doing `what`. REQUIRES: io_mu_ held.
+  Status SftpError(int rc, const std::string& what) const;
 
   void KeepaliveLoop(std::stop_token stop);
 

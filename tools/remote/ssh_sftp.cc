@@ -82,11 +82,7 @@ Result<std::string> SshSession::SftpRead(const std::string& path,
   std::string data;
   Status st = WithSftp(deadline, [&](Lock& lk) -> Status {
     const std::string what = "read " + path;
-    auto fail = [&](int rc) {
-      return ssh_status::FromSftp(
-          session_, sftp_, rc,
-          {what, target_, false, broken_ ? std::string_view(broken_why_) : ""});
-    };
+    auto fail = [&](int rc) { return SftpError(rc, what); };
     LIBSSH2_SFTP_HANDLE* handle = nullptr;
     int rc = Drive(
         lk,
@@ -138,12 +134,16 @@ Result<FileInfo> SshSession::SftpStat(const std::string& path,
         },
         deadline);
     if (rc == 0) return Status::Ok();
-    return ssh_status::FromSftp(session_, sftp_, rc,
-                                {"stat " + path, target_, false,
-                                 broken_ ? std::string_view(broken_why_) : ""});
+    return SftpError(rc, "stat " + path);
   });
   if (!st.ok()) return st;
   return InfoFrom(attrs);
+}
+
+Status SshSession::SftpError(int rc, const std::string& what) const {
+  return ssh_status::FromSftp(
+      session_, sftp_, rc,
+      {what, target_, false, broken_ ? std::string_view(broken_why_) : ""});
 }
 
 Status SshSession::SftpMkdir(const std::string& path, uint32_t mode,
@@ -156,9 +156,7 @@ Status SshSession::SftpMkdir(const std::string& path, uint32_t mode,
         },
         deadline);
     if (rc == 0) return Status::Ok();
-    return ssh_status::FromSftp(session_, sftp_, rc,
-                                {"create directory " + path, target_, false,
-                                 broken_ ? std::string_view(broken_why_) : ""});
+    return SftpError(rc, "create directory " + path);
   });
 }
 
@@ -167,11 +165,7 @@ Status SshSession::SftpWriteNew(const std::string& path,
                                 Clock::time_point deadline) {
   return WithSftp(deadline, [&](Lock& lk) -> Status {
     const std::string what = "write " + path;
-    auto fail = [&](int rc) {
-      return ssh_status::FromSftp(
-          session_, sftp_, rc,
-          {what, target_, false, broken_ ? std::string_view(broken_why_) : ""});
-    };
+    auto fail = [&](int rc) { return SftpError(rc, what); };
     LIBSSH2_SFTP_HANDLE* handle = nullptr;
     int rc = Drive(
         lk,
@@ -241,9 +235,7 @@ Status SshSession::SftpRename(const std::string& from, const std::string& to,
         },
         deadline);
     if (rc == 0) return Status::Ok();
-    return ssh_status::FromSftp(session_, sftp_, rc,
-                                {"rename " + from + " to " + to, target_, false,
-                                 broken_ ? std::string_view(broken_why_) : ""});
+    return SftpError(rc, "rename " + from + " to " + to);
   });
 }
 
@@ -255,9 +247,7 @@ Status SshSession::SftpUnlink(const std::string& path,
         [&] { return libssh2_sftp_unlink_ex(sftp_, path.data(), Len(path)); },
         deadline);
     if (rc == 0) return Status::Ok();
-    return ssh_status::FromSftp(session_, sftp_, rc,
-                                {"remove " + path, target_, false,
-                                 broken_ ? std::string_view(broken_why_) : ""});
+    return SftpError(rc, "remove " + path);
   });
 }
 
@@ -266,11 +256,7 @@ Result<std::vector<DirEntry>> SshSession::SftpList(const std::string& path,
   std::vector<DirEntry> entries;
   Status st = WithSftp(deadline, [&](Lock& lk) -> Status {
     const std::string what = "list " + path;
-    auto fail = [&](int rc) {
-      return ssh_status::FromSftp(
-          session_, sftp_, rc,
-          {what, target_, false, broken_ ? std::string_view(broken_why_) : ""});
-    };
+    auto fail = [&](int rc) { return SftpError(rc, what); };
     LIBSSH2_SFTP_HANDLE* handle = nullptr;
     int rc = Drive(
         lk,

@@ -13,8 +13,8 @@ TEST_CASE("paths normalize lexically and must be absolute", "[unit]") {
 }
 
 TEST_CASE("only paths under the roots pass the policy", "[unit]") {
-  PathPolicy policy({"~/work", "/scratch/alice", ""}, "/home/alice");
-  CHECK(*policy.Check("~/work/run1/log.txt") == "/home/alice/work/run1/log.txt");
+  PathPolicy policy({"~/experiments", "/scratch/alice", ""}, "/home/alice");
+  CHECK(*policy.Check("~/experiments/run1/log.txt") == "/home/alice/experiments/run1/log.txt");
   CHECK(*policy.Check("/scratch/alice") == "/scratch/alice");
   CHECK(*policy.Check("/scratch/alice/x/../y") == "/scratch/alice/y");
   for (const char* bad : {"/scratch/alice2/x", "/scratch/alice/../bob/x", "/etc/passwd",
@@ -25,5 +25,5 @@ TEST_CASE("only paths under the roots pass the policy", "[unit]") {
   }
   auto r = policy.Check("/etc/passwd");
   CHECK(r.status().reason() == "path_outside_roots");
-  CHECK_THAT(r.status().message(), Catch::Contains("/home/alice/work") && Catch::Contains("/scratch/alice"));
+  CHECK_THAT(r.status().message(), Catch::Contains("/home/alice/experiments") && Catch::Contains("/scratch/alice"));
 }

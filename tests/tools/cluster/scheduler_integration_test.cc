@@ -45,7 +45,7 @@ JobRequest Job(const std::string& dir, const std::string& backend,
   r.name = name;
   r.script = "#!/bin/bash\n" + body;
   r.script_path = dir + "/" + backend + "/scripts/" + name + ".sh";
-  r.workdir = dir + "/" + backend + "/work";
+  r.workdir = dir + "/" + backend + "/wd";
   // A log directory that does not exist yet: a bare sbatch fails such a job
   // in a second (0:53) and a bare qsub parks it in Eqw.
   r.stdout_path = dir + "/" + backend + "/logs/" + name + "/deep/out.txt";
@@ -144,7 +144,7 @@ TEST_CASE("testbed: the slurm sge and host backends run real jobs",
     Submit(b, "never", never);
     JobRequest evil = Job(dir, n, "hostile", "printf '%s' \"$X\" > \"$OUT\"\n");
     evil.env["X"] = hostile;
-    evil.env["OUT"] = dir + "/" + n + "/work/value.txt";
+    evil.env["OUT"] = dir + "/" + n + "/wd/value.txt";
     evil.comment = "run-tag:it";
     Submit(b, "hostile", evil);
   }
@@ -211,7 +211,7 @@ TEST_CASE("testbed: the slurm sge and host backends run real jobs",
     if (never_log.ok()) CHECK(never_log->size == 0);  // Created, never written.
 
     CHECK(st[id["hostile"]].state == JobState::kCompleted);
-    auto value = ssh->ReadFile(dir + "/" + b.name + "/work/value.txt", 0, 4096);
+    auto value = ssh->ReadFile(dir + "/" + b.name + "/wd/value.txt", 0, 4096);
     REQUIRE(value.ok());
     CHECK(*value == hostile);
   }

@@ -15,6 +15,7 @@ using testing::CapturedCommand;
 using testing::FakeRemote;
 using testing::IsoUtc;
 using testing::LoadCapture;
+const auto Find = testing::FindJob;
 
 JobRequest Request() {
   JobRequest r;
@@ -27,11 +28,6 @@ JobRequest Request() {
   return r;
 }
 
-const JobStatus* Find(const std::vector<JobStatus>& v, const std::string& id) {
-  for (const auto& s : v)
-    if (s.job_id == id) return &s;
-  return nullptr;
-}
 
 TEST_CASE("slurm: every native state maps", "[unit][slurm]") {
   struct Row {
