@@ -28,6 +28,7 @@
 
 #include "tools/remote/openssh_remote.h"
 #include "tools/remote/ssh_remote.h"
+#include "bench/testbed_env.h"
 
 namespace {
 
@@ -39,32 +40,6 @@ using hpc::remote::RunOptions;
 using hpc::remote::SshOptions;
 using hpc::remote::SshRemote;
 
-std::map<std::string, std::string> ReadEnvSh(const std::string& path) {
-  std::map<std::string, std::string> vars;
-  std::ifstream in(path);
-  std::string line;
-  for (int guard = 0; guard < 10000 && std::getline(in, line); ++guard) {
-    if (line.rfind("export ", 0) != 0) continue;
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string value;
-    for (size_t i = eq + 1; i < line.size();) {
-      if (line[i] == '\'') {
-        size_t close = line.find('\'', i + 1);
-        if (close == std::string::npos) break;
-        value += line.substr(i + 1, close - i - 1);
-        i = close + 1;
-      } else if (line[i] == '\\' && i + 1 < line.size()) {
-        value += line[i + 1];
-        i += 2;
-      } else {
-        value += line[i++];
-      }
-    }
-    vars[line.substr(7, eq - 7)] = value;
-  }
-  return vars;
-}
 
 struct Stats {
   double total_ms = 0, mean_ms = 0, p50_ms = 0, p95_ms = 0;
@@ -120,7 +95,7 @@ int main(int argc, char** argv) {
   }
   const char* tmp = std::getenv("TMPDIR");
   const char* dir = std::getenv("TESTBED_DIR");
-  auto file = ReadEnvSh(
+  auto file = hpc::bench::ReadEnvSh(
       (dir != nullptr ? std::string(dir)
                       : std::string(tmp ? tmp : "/tmp") + "/hpc-testbed") +
       "/env.sh");

@@ -6,5 +6,5 @@
 
 int main(int argc, char** argv) {
   return hpc::mcp::ServeMain(argc, argv, hpc::tools::DefaultServerOptions(),
-                             hpc::tools::RegisterAll);
+                             hpc::tools::RegisterAll, hpc::tools::AppFlags());
 }

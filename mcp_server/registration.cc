@@ -4,6 +4,37 @@
 
 namespace hpc::mcp {
 
+namespace {
+
+// Replaces every {"$ref": "<asset path>.json"} with that asset's document
+// (recursively, at most 8 deep), so that a shape shared by several tools
+// is written once and every published definition is self-contained:
+// clients do not resolve references to our files.
+Status InlineAssetRefs(json& node, AssetTable assets, int depth) {
+  if (node.is_object()) {
+    auto ref = node.find("$ref");
+    if (ref != node.end() && ref->is_string() && node.size() == 1 &&
+        ref->get<std::string>().rfind("#", 0) != 0) {
+      const std::string target = *ref;
+      auto text = FindAsset(assets, target);
+      if (!text) return NotFound("$ref " + target + " names no embedded file");
+      if (depth > 8) return InvalidArgument("$ref " + target + " nests too deep");
+      json doc = ParseJson(*text);
+      if (doc.is_discarded()) return InvalidArgument(target + " is not valid JSON");
+      doc.erase("$comment");
+      HPC_RETURN_IF_ERROR(InlineAssetRefs(doc, assets, depth + 1));
+      node = std::move(doc);
+      return Status::Ok();
+    }
+    for (auto& [k, v] : node.items()) HPC_RETURN_IF_ERROR(InlineAssetRefs(v, assets, depth));
+  } else if (node.is_array()) {
+    for (auto& v : node) HPC_RETURN_IF_ERROR(InlineAssetRefs(v, assets, depth));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status AddToolFromAssets(Server& server, AssetTable assets, std::string_view dir,
                          std::string_view name, ToolHandler handler,
                          Execution execution) {
@@ -17,6 +48,8 @@ Status AddToolFromAssets(Server& server, AssetTable assets, std::string_view dir
   if (!definition.is_object() || StringOr(definition, "name") != name)
     return InvalidArgument(path + " must define the tool named '" +
                            std::string(name) + "'");
+  Status inlined = InlineAssetRefs(definition, assets, 0);
+  if (!inlined.ok()) return Status(inlined.code(), path + ": " + inlined.message());
   Status s = server.AddTool(std::move(definition), std::move(handler), execution);
   if (!s.ok()) return Status(s.code(), path + ": " + s.message());
   return Status::Ok();

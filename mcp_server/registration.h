@@ -16,7 +16,9 @@
 
 namespace hpc::mcp {
 
-// Adds tool `name` with the definition in `<dir>/<name>.json`.
+// Adds tool `name` with the definition in `<dir>/<name>.json`. A node
+// {"$ref": "<path>"} naming another embedded file is replaced by that file's
+// document, so shared shapes are written once.
 Status AddToolFromAssets(Server& server, AssetTable assets, std::string_view dir,
                          std::string_view name, ToolHandler handler,
                          Execution execution = Execution::kPool);

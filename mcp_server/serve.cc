@@ -1,5 +1,7 @@
 #include "mcp_server/serve.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
@@ -67,7 +69,7 @@ struct Flags {
   std::string token_file;
 };
 
-Status ParseFlags(int argc, char** argv, Flags* f, ServerOptions* opts,
+Status ParseFlags(const std::vector<AppFlag>& app_flags, int argc, char** argv, Flags* f, ServerOptions* opts,
                   bool* exit_now) {
   auto need = [&](int& i, const char* flag) -> Result<std::string> {
     if (i + 1 >= argc) return InvalidArgument(std::string(flag) + " needs a value");
@@ -136,9 +138,20 @@ Status ParseFlags(int argc, char** argv, Flags* f, ServerOptions* opts,
       *exit_now = true;
     } else if (a == "--help" || a == "-h") {
       std::printf(kUsage, argv[0]);
+      if (!app_flags.empty()) std::printf("\n%s:\n", opts->name.c_str());
+      for (const auto& af : app_flags) {
+        std::string left = af.name + " " + af.value_name;
+        std::printf("  %-25s  %s\n", left.c_str(), af.help.c_str());
+      }
       *exit_now = true;
     } else {
-      return InvalidArgument("unknown option '" + a + "' (see --help)");
+      auto app = std::find_if(app_flags.begin(), app_flags.end(),
+                              [&](const AppFlag& af) { return af.name == a; });
+      if (app == app_flags.end())
+        return InvalidArgument("unknown option '" + a + "' (see --help)");
+      VALUE(app->name.c_str());
+      Status set = app->set(v);
+      if (!set.ok()) return Status(set.code(), app->name + ": " + set.message());
     }
 #undef NUMBER
 #undef VALUE
@@ -166,13 +179,14 @@ Status SetUpLogging(std::string level_name) {
 }  // namespace
 
 int ServeMain(int argc, char** argv, ServerOptions defaults,
-              const std::function<Status(Server&)>& register_all) {
+              const std::function<Status(Server&)>& register_all,
+              const std::vector<AppFlag>& app_flags) {
   // Two malloc arenas are plenty for a server of this size and keep the
   // resident set from growing with every thread that ever allocated.
   mallopt(M_ARENA_MAX, 2);
   Flags flags;
   bool exit_now = false;
-  Status s = ParseFlags(argc, argv, &flags, &defaults, &exit_now);
+  Status s = ParseFlags(app_flags, argc, argv, &flags, &defaults, &exit_now);
   if (!s.ok()) {
     std::cerr << argv[0] << ": " << s.message() << "\n";
     return 2;

@@ -10,13 +10,26 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "mcp_server/server.h"
 #include "mcp_server/status.h"
 
 namespace hpc::mcp {
 
+// A flag of the binary built on the core (the core knows none of its
+// meaning): `--name VALUE` calls `set(VALUE)` before anything is
+// registered; a non-OK status exits with 2 and its message.
+struct AppFlag {
+  std::string name;        // "--state-dir"
+  std::string value_name;  // "DIR"
+  std::string help;        // One line for --help.
+  std::function<Status(const std::string&)> set;
+};
+
 int ServeMain(int argc, char** argv, ServerOptions defaults,
-              const std::function<Status(Server&)>& register_all);
+              const std::function<Status(Server&)>& register_all,
+              const std::vector<AppFlag>& app_flags = {});
 
 }  // namespace hpc::mcp

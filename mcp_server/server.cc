@@ -125,9 +125,10 @@ const std::vector<std::string>& SupportedProtocolVersions() {
 // The RequestContext of one pooled request.
 class Server::CallContext : public RequestContext {
  public:
-  CallContext(std::shared_ptr<Session> session, std::shared_ptr<Outbound> reply,
+  CallContext(Server* server, std::shared_ptr<Session> session, std::shared_ptr<Outbound> reply,
               std::shared_ptr<InFlight> in_flight, json progress_token)
-      : session_(std::move(session)),
+      : server_(server),
+        session_(std::move(session)),
         reply_(std::move(reply)),
         in_flight_(std::move(in_flight)),
         progress_token_(std::move(progress_token)) {}
@@ -172,6 +173,8 @@ class Server::CallContext : public RequestContext {
 
   json ClientInfo() const override { return session_->client_info(); }
 
+  void ResourceUpdated(const std::string& uri) override { server_->NotifyResourceUpdated(uri); }
+
   // After this, no progress or log notification leaves for this request.
   void Finish() { done_ = true; }
 
@@ -183,6 +186,7 @@ class Server::CallContext : public RequestContext {
     if (!in_flight_->cancelled) reply_->Notify(message);
   }
 
+  Server* server_;
   std::shared_ptr<Session> session_;
   std::shared_ptr<Outbound> reply_;
   std::shared_ptr<InFlight> in_flight_;
@@ -586,7 +590,7 @@ void Server::Execute(const std::shared_ptr<Session>& session, const json& reques
   json token = nullptr;
   if (params.contains("_meta") && params["_meta"].is_object())
     token = params["_meta"].value("progressToken", json());
-  CallContext ctx(session, reply, in_flight, token);
+  CallContext ctx(this, session, reply, in_flight, token);
   Reply r = Internal("unreachable");
   try {
     if (method == "tools/call")
@@ -708,6 +712,8 @@ Server::Reply Server::CallTool(CallContext& ctx, const json& params) {
     if (s.code() == StatusCode::kInternal)
       text = "Internal error in tool \"" + name + "\": " + text +
              ". This is a server defect; the server log has details.";
+    // What to do next travels with what went wrong.
+    if (!s.remediation().empty()) text += ". What to do: " + s.remediation();
     return is_error(std::move(text));
   }
   ToolResult& r = *out;

@@ -65,6 +65,10 @@ class RequestContext {
   // The client's self-description from initialize ({name, version}); empty
   // object when unknown.
   virtual json ClientInfo() const = 0;
+
+  // Tells every session subscribed to `uri` that the resource changed (a
+  // tool call that changed what a resource shows). No-op by default.
+  virtual void ResourceUpdated(const std::string& uri) {}
 };
 
 // A tools/call result. `content` is what every client shows; `structured`

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "mcp_server/assets.h"
+#include "mcp_server/serve.h"
 #include "mcp_server/server.h"
 #include "mcp_server/status.h"
 
@@ -19,10 +20,19 @@ mcp::AssetTable HpcAssets();  // Generated at build time.
 // The server's identity and instructions (prompts/instructions.md).
 mcp::ServerOptions DefaultServerOptions();
 
+// hpc-mcp's own flags (--state-dir).
+std::vector<mcp::AppFlag> AppFlags();
+
 // Registers every tool, prompt and resource of hpc-mcp.
 Status RegisterAll(mcp::Server& server);
 
 // One per tool, defined in tools/<name>.cc, alphabetically.
+Status RegisterCancel(mcp::Server& server);
+Status RegisterListRuns(mcp::Server& server);
+Status RegisterPoll(mcp::Server& server);
 Status RegisterPreflight(mcp::Server& server);
+Status RegisterSubmit(mcp::Server& server);
+Status RegisterTailLog(mcp::Server& server);
+Status RegisterWaitForRuns(mcp::Server& server);
 
 }  // namespace hpc::tools

@@ -9,6 +9,7 @@
 #   run JOBDIR TASK          (internal) one task: wait, run, record
 #   query ROOT ID...         one line per task: id state exit signal start end reason
 #   cancel ROOT ID...        cancel tasks (TERM, then KILL after a grace period)
+#   find ROOT COMMENT        the ids of launched jobs whose comment is COMMENT
 #
 # JOBDIR (<root>/jobs/<id>) holds files written by hpc-mcp: `spec` (the
 # runner's settings, HPC_W_*) and `env` (the job's environment, applied only
@@ -206,7 +207,9 @@ mode_run() {
   ws_check_cancel && return
 
   local start
-  start=$(date +%s)
+  # A builtin: a cancellation signals this runner's whole group, and would
+  # kill an external `date` here, leaving no start time.
+  printf -v start '%(%s)T' -1
   ws_write "$td/started" "$start"
   cd -- "$HPC_W_WORKDIR" || { ws_finish failed 1 0 "cannot cd to $HPC_W_WORKDIR"; return; }
 
@@ -223,6 +226,11 @@ mode_run() {
     ws_spawn "${cmd[@]}" >>"$out" 2>>"$err"
   fi
   ws_write "$td/child" "$child"
+  # A cancellation that arrived while the script was being started found no
+  # child to signal: signal it now.
+  if [ "$cancel_requested" = 1 ] || [ -f "$td/cancel" ]; then
+    kill -TERM -- "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null
+  fi
 
   local rc
   while :; do
@@ -424,13 +432,46 @@ mode_cancel() {
   done
 }
 
+# The jobs under $1 whose spec says HPC_W_COMMENT is exactly $2, one id per
+# line, in no particular order. Only jobs whose launch began (a tasks
+# directory): one whose launch never ran will never run. Quick with
+# thousands of jobs: one batched grep keeps the few specs that may match,
+# and only those are sourced (in a subshell each) for the exact check.
+mode_find() {
+  local root=$1 comment=$2 piece spec jd
+  [ -n "$comment" ] || { echo "find: empty comment" >&2; return 2; }
+  [ -d "$root/jobs" ] || return 0
+  # hpc-mcp's quoting keeps everything between single quotes literal, so
+  # the first non-empty piece of the comment between quotes is in the spec
+  # as it is.
+  piece=$comment
+  while [ -n "$piece" ] && [ "${piece#\'}" != "$piece" ]; do piece=${piece#\'}; done
+  piece=${piece%%\'*}
+  [ -n "$piece" ] || piece=HPC_W_COMMENT=
+  find "$root/jobs" -mindepth 2 -maxdepth 2 -type f -name spec \
+    -exec grep -l -F -e "$piece" -- {} + 2>/dev/null |
+    while IFS= read -r spec; do
+      jd=${spec%/spec}
+      [ -d "$jd/tasks" ] || continue
+      if (
+        HPC_W_COMMENT=
+        # shellcheck source=/dev/null
+        . "$spec" >/dev/null 2>&1 && [ "$HPC_W_COMMENT" = "$comment" ]
+      ); then
+        printf '%s\n' "${jd##*/}"
+      fi
+    done
+  return 0
+}
+
 case ${1:-} in
   launch) mode_launch "$2" ;;
   run) mode_run "$2" "$3" ;;
   query) shift; mode_query "$@" ;;
   cancel) shift; mode_cancel "$@" ;;
+  find) mode_find "${2:-}" "${3:-}" ;;
   *)
-    echo "usage: $0 launch JOBDIR | run JOBDIR TASK | query ROOT ID... | cancel ROOT ID..." >&2
+    echo "usage: $0 launch JOBDIR | run JOBDIR TASK | query ROOT ID... | cancel ROOT ID... | find ROOT COMMENT" >&2
     exit 2
     ;;
 esac

@@ -13,8 +13,10 @@ namespace {
 
 std::mutex g_mu;
 // Keyed by everything that shapes the connection, so an edited profile
-// gets a fresh Remote while unchanged ones keep theirs.
-std::map<std::string, std::shared_ptr<remote::Remote>> g_remotes;
+// gets a fresh Remote while unchanged ones keep theirs. Never destroyed:
+// at exit, OpenSSL is torn down before static destructors would close the
+// SSH sessions, and libssh2's teardown would then crash in libcrypto.
+auto& g_remotes = *new std::map<std::string, std::shared_ptr<remote::Remote>>();
 // Keyed by the Remote's control block, not its address: a new Remote at a
 // freed Remote's address must not inherit its home.
 std::map<std::weak_ptr<remote::Remote>, std::string, std::owner_less<>> g_homes;

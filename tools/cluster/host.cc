@@ -1,5 +1,6 @@
 #include "tools/cluster/host.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -122,6 +123,20 @@ std::vector<JobStatus> ParseQueryOutput(std::string_view out) {
   return rows;
 }
 
+std::vector<std::string> ParseFindOutput(std::string_view out) {
+  std::vector<std::string> ids;
+  for (std::string_view line : text::Lines(out)) {
+    line = text::Trim(line);
+    // Task ids never come from `find`; a stray line is not a job.
+    if (!IsJobId(line) || line.find('_') != std::string_view::npos) continue;
+    if (std::find(ids.begin(), ids.end(), line) == ids.end())
+      ids.emplace_back(line);
+  }
+  // "<epoch seconds>-<hex>": submission order, to the second.
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 }  // namespace host
 
 namespace {
@@ -172,7 +187,7 @@ class HostScheduler : public Scheduler {
     // The job inherits the environment of the launch: the profile's login
     // shell and setup lines (module loads, venv) apply to it.
     o.login_shell = true;
-    auto res = remote_->Run({"bash", wrapper, "launch", jobdir}, o);
+    auto res = remote_->Run(UnderSubmitLock(r.submit_lock, {"bash", wrapper, "launch", jobdir}), o);
     if (!res.ok()) return res.status();
     if (!res->ok())
       return Internal("the job wrapper could not launch job " + id + " on " +
@@ -195,6 +210,26 @@ class HostScheduler : public Scheduler {
       return Internal("the job wrapper's query failed on " +
                       remote_->Describe() + ": " + CommandMessage(*res));
     return host::ParseQueryOutput(res->out);
+  }
+
+  Result<std::vector<std::string>> FindByComment(
+      const std::string& comment) override {
+    if (comment.empty() ||
+        std::any_of(comment.begin(), comment.end(),
+                    [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      return InvalidArgument("cannot search " + name_ +
+                             " jobs by the comment \"" + comment +
+                             "\": it must be non-empty text on one line");
+    auto setup = Setup();
+    if (!setup.ok()) return setup.status();
+    const auto& [root, wrapper] = *setup;
+    auto res =
+        remote_->Run({"bash", wrapper, "find", root, comment}, Options());
+    if (!res.ok()) return res.status();
+    if (!res->ok())
+      return Internal("the job wrapper's find failed on " +
+                      remote_->Describe() + ": " + CommandMessage(*res));
+    return host::ParseFindOutput(res->out);
   }
 
   Status Cancel(const std::vector<std::string>& ids) override {

@@ -13,7 +13,9 @@
 //
 // Each operation is one remote command: Submit writes three files (script,
 // spec, env) and runs `job_wrapper launch`; Query runs `job_wrapper query`
-// for all ids; Cancel runs `job_wrapper cancel`.
+// for all ids; Cancel runs `job_wrapper cancel`; FindByComment runs
+// `job_wrapper find`, which reads the comment from each job's spec (jobs
+// are kept until their directories are removed).
 //
 // Memory requests are not enforced (no cgroup is assumed); GPUs are not
 // assigned (the concurrency limit is the tool to share a box's GPUs).
@@ -53,6 +55,10 @@ Result<std::string> RenderTaskList(const JobRequest& request);
 // Lines of `job_wrapper query`: id, state, exit, signal, start, end, reason
 // separated by tabs.
 std::vector<JobStatus> ParseQueryOutput(std::string_view out);
+
+// The job ids `job_wrapper find` printed, once each, sorted (submission
+// order: ids start with the epoch second).
+std::vector<std::string> ParseFindOutput(std::string_view out);
 
 }  // namespace host
 

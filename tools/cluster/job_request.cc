@@ -388,4 +388,12 @@ std::string CommandMessage(const remote::CommandResult& r, size_t max_lines) {
   return msg;
 }
 
+std::vector<std::string> UnderSubmitLock(const std::string& lock,
+                                         std::vector<std::string> argv) {
+  if (lock.empty()) return argv;
+  std::vector<std::string> locked = {"flock", "-w", "600", lock};
+  locked.insert(locked.end(), argv.begin(), argv.end());
+  return locked;
+}
+
 }  // namespace hpc::cluster

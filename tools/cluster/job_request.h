@@ -82,6 +82,11 @@ Status CheckDirHasNoPlaceholder(std::string_view field, std::string_view path,
 // in Eqw forever).
 Status MakeDirs(remote::Remote& remote, std::vector<std::string> dirs);
 
+// `argv` run under `flock -w 600 <lock>` when `lock` is set (JobRequest::
+// submit_lock), else `argv` itself.
+std::vector<std::string> UnderSubmitLock(const std::string& lock,
+                                         std::vector<std::string> argv);
+
 // Runs a scheduler command. An error Status when it could not be run; a
 // FailedPrecondition (reason scheduler_missing) when the shell could not
 // find it (exit 127), naming `what` ("Slurm", "Grid Engine") and pointing at

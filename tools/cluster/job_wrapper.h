@@ -13,6 +13,8 @@
 //   slots/                     flock files of the concurrency limit
 //   sge/<id>.exit, .tasks, .depfail, .cancelled   Grid Engine afterok
 //                              emulation and qdel markers (sge.h)
+//   sge/<id>.comment           the job's run tag, for FindByComment after
+//                              the job left the queue
 //
 // Thread-safety: functions are thread-safe.
 #pragma once

@@ -36,6 +36,10 @@ struct JobRequest {
   std::string array;                 // "0-9%2", "1,3,5"; empty: no array.
   std::vector<std::string> after_ok; // Job ids this job waits for.
   std::string comment;               // Our run tag, visible in the queue.
+  // Absolute path on the cluster; when set, the submit command runs under
+  // `flock` on it, so that a submit still in flight after its caller died
+  // holds the lock until it has finished (see runs/submitter.h).
+  std::string submit_lock;
   std::map<std::string, std::string> env;  // Exported to the job.
 };
 
@@ -60,6 +64,15 @@ class Scheduler {
       const std::vector<std::string>& job_ids) = 0;
 
   virtual Status Cancel(const std::vector<std::string>& job_ids) = 0;
+
+  // The ids of this user's jobs whose comment (JobRequest::comment, our run
+  // tag) equals `comment`, whether queued, running or ended (as far back as
+  // the scheduler remembers: Slurm accounting, Grid Engine's queue and our
+  // exit files, the wrapper's job directories). Array jobs are reported once
+  // by their parent id. This is how a submit whose answer was lost is found
+  // and adopted instead of submitted twice.
+  virtual Result<std::vector<std::string>> FindByComment(
+      const std::string& comment) = 0;
 };
 
 // The backend `profile.scheduler` names, running its commands through

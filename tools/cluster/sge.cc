@@ -39,7 +39,8 @@ class SgeScheduler : public Scheduler {
     HPC_RETURN_IF_ERROR(MakeDirs(*remote_, {Dirname(r.stdout_path),
                                             Dirname(r.stderr_path), r.workdir,
                                             *state}));
-    auto res = RunSchedulerCommand(*remote_, *argv, Options(), "Grid Engine");
+    auto res = RunSchedulerCommand(*remote_, UnderSubmitLock(r.submit_lock, *argv), Options(),
+                                   "Grid Engine");
     if (!res.ok()) return res.status();
     if (!res->ok()) return sge::CommandError("qsub", *res, remote_->Describe());
     auto id = sge::ParseQsubOutput(res->out);
@@ -143,6 +144,66 @@ class SgeScheduler : public Scheduler {
       sge::ApplyMarkers(files, &merged);
     }
     return merged;
+  }
+
+  Result<std::vector<std::string>> FindByComment(
+      const std::string& comment) override {
+    if (comment.empty() || comment.find(',') != std::string::npos ||
+        std::any_of(comment.begin(), comment.end(),
+                    [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      return InvalidArgument(
+          "cannot search Grid Engine jobs by the comment \"" + comment +
+          "\": it must be non-empty text on one line without ',' (no job "
+          "can carry such a comment)");
+    // The queue first, the files last: a job that leaves the queue between
+    // the two has started, so its file exists by then.
+    auto q = RunSchedulerCommand(*remote_, sge::QstatUserArgv(), Options(),
+                                 "Grid Engine");
+    if (!q.ok()) return q.status();
+    if (!q->ok()) return sge::CommandError("qstat", *q, remote_->Describe());
+    auto queued = sge::ParseQstatJobNumbers(q->out);
+    if (!queued.ok()) return queued.status();
+    std::vector<std::string> ids;
+    // About 4.5 KB of XML per job: batches keep each answer far below
+    // the output limit however many jobs the user has queued.
+    constexpr size_t kBatch = 500;
+    for (size_t i = 0; i < queued->size(); i += kBatch) {
+      std::vector<std::string> batch(
+          queued->begin() + i,
+          queued->begin() + std::min(queued->size(), i + kBatch));
+      auto j = RunSchedulerCommand(*remote_, sge::QstatContextArgv(batch),
+                                   Options(), "Grid Engine");
+      if (!j.ok()) return j.status();
+      if (!j->ok()) return sge::CommandError("qstat", *j, remote_->Describe());
+      auto found = sge::ParseJobsWithComment(j->out, comment);
+      if (!found.ok()) return found.status();
+      ids.insert(ids.end(), found->begin(), found->end());
+    }
+
+    auto state = StateDir();
+    if (!state.ok()) return state.status();
+    remote::RunOptions o;
+    o.login_shell = false;
+    o.timeout = std::chrono::seconds(60);
+    o.max_output = 8 << 20;
+    auto f = remote_->Run(sge::CommentFilesArgv(*state, comment), o);
+    if (!f.ok()) return f.status();
+    // The script exits 0 whatever grep said; anything on stderr means some
+    // record could not be read, and a partial answer could have a lost
+    // submit submitted twice.
+    if (!f->ok() || !text::Trim(f->err).empty())
+      return Unavailable("cannot read the job comment records in " + *state +
+                         " on " + remote_->Describe() + ": " +
+                         CommandMessage(*f))
+          .WithReason("io_error", true,
+                      "check that directory's permissions on the cluster");
+    for (auto& id : sge::ParseCommentFiles(f->out))
+      if (std::find(ids.begin(), ids.end(), id) == ids.end())
+        ids.push_back(std::move(id));
+    std::sort(ids.begin(), ids.end(), [](const auto& a, const auto& b) {
+      return a.size() != b.size() ? a.size() < b.size() : a < b;
+    });
+    return ids;
   }
 
   Status Cancel(const std::vector<std::string>& ids) override {

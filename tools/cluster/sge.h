@@ -21,6 +21,15 @@
 // success. Grid Engine cannot tell qdel from `kill -9` in accounting
 // (both: failed 100, exit 137), so Cancel leaves <id>.cancelled beside.
 //
+// FindByComment: the comment travels as job context (-ac
+// hpc_mcp_comment=<comment>), which qstat shows only while the job is in
+// the queue and qacct never keeps. So the generated block also records it
+// in <state>/sge/<id>.comment when the job starts, and FindByComment takes
+// the union of `qstat -xml -u $user` + `qstat -xml -j <those ids>`
+// (queued and running jobs) and a grep of those files (jobs that started).
+// A job deleted before it ever started is forgotten once it leaves the
+// queue.
+//
 // Query: one `qstat -xml -g d` (XML: unambiguous fields; the plain format
 // truncates names and shifts columns when ja-task-ID is empty), one
 // `qstat -j` for jobs in Eqw (the error reason), one shell loop of
@@ -93,6 +102,31 @@ void ApplyMarkers(const std::set<std::string>& files,
                   std::vector<JobStatus>* statuses);
 
 std::vector<std::string> QdelArgv(const std::vector<std::string>& ids);
+
+// The job context variable that carries JobRequest::comment.
+inline constexpr char kCommentVariable[] = "hpc_mcp_comment";
+
+// FindByComment's queue query: every job of the user, arrays folded
+// (`qstat -xml -u $user`, no -g d).
+std::vector<std::string> QstatUserArgv();
+// The job numbers in `qstat -xml` output, once each, in order.
+Result<std::vector<std::string>> ParseQstatJobNumbers(std::string_view xml);
+// `qstat -xml -j 1,2,3`: the full record of each job, context included.
+// REQUIRES: `ids` non-empty.
+std::vector<std::string> QstatContextArgv(const std::vector<std::string>& ids);
+// The jobs of `qstat -xml -j` output whose context has
+// kCommentVariable=`comment`. Grid Engine 8.1.9 writes '<' in a value as
+// "%lt;" (not "&lt;"); a value read back that way matches too. Ids qstat
+// no longer knows (<unknown_jobs>) are simply absent.
+Result<std::vector<std::string>> ParseJobsWithComment(std::string_view xml,
+                                                      std::string_view comment);
+// A constant `sh -c` script that prints the <state_dir>/<id>.comment files
+// (written by the generated block) whose one line is `comment`; nothing
+// when the directory does not exist.
+std::vector<std::string> CommentFilesArgv(const std::string& state_dir,
+                                          const std::string& comment);
+// The job ids of the files CommentFilesArgv printed.
+std::vector<std::string> ParseCommentFiles(std::string_view out);
 
 // The statuses for `ids`, in order; array parents expand to their tasks.
 std::vector<JobStatus> Merge(const std::vector<std::string>& ids,

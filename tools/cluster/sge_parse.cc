@@ -31,6 +31,11 @@ std::string Join(const std::vector<std::string>& v, char sep) {
   return out;
 }
 
+bool IsJobNumber(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // "12.3" -> "12"; "12" -> "12".
 std::string BaseId(std::string_view id) {
   return std::string(id.substr(0, id.find('.')));
@@ -97,6 +102,15 @@ for hpc_dep in $hpc_after_ok; do
     : >"$hpc_state/$HPC_JOB_ID.depfail"
     trap - EXIT
     exit )";
+
+// Never fails the job: a job runs whether or not its tag could be written.
+constexpr char kCommentBlock[] =
+    R"(if [ ! -e "$hpc_state/$JOB_ID.comment" ]; then
+  { printf '%s\n' "$hpc_comment" >"$hpc_state/$JOB_ID.comment.tmp.$$" &&
+    mv -f "$hpc_state/$JOB_ID.comment.tmp.$$" \
+      "$hpc_state/$JOB_ID.comment"; } 2>/dev/null || :
+fi
+)";
 
 std::optional<int> FailedCode(std::string_view failed) {
   std::string_view f = Trim(failed);
@@ -173,6 +187,13 @@ Result<std::string> RenderScript(const JobRequest& r,
   std::string block = kBanner;
   block += "hpc_state=" + remote::ShellQuote(state_dir) + "\n";
   block += kIdentityBlock;
+  if (!r.comment.empty()) {
+    // For FindByComment once the job has left the queue: qacct does not
+    // keep the -ac context. Before the afterok check, which may end the
+    // job; the first task of an array writes it.
+    block += "hpc_comment=" + remote::ShellQuote(r.comment) + "\n";
+    block += kCommentBlock;
+  }
   if (!r.after_ok.empty()) {
     std::string deps;
     for (const auto& d : r.after_ok) deps += (deps.empty() ? "" : " ") + d;
@@ -262,7 +283,8 @@ Result<std::vector<std::string>> QsubArgv(const JobRequest& r) {
     }
     a.insert(a.end(), {"-hold_jid", Join(jobs, ',')});
   }
-  if (!r.comment.empty()) a.insert(a.end(), {"-ac", "hpc_mcp_comment=" + r.comment});
+  if (!r.comment.empty())
+    a.insert(a.end(), {"-ac", std::string(kCommentVariable) + "=" + r.comment});
   a.push_back(r.script_path);
   return a;
 }
@@ -449,6 +471,90 @@ std::vector<std::string> QdelArgv(const std::vector<std::string>& ids) {
   std::vector<std::string> a = {"qdel"};
   a.insert(a.end(), ids.begin(), ids.end());
   return a;
+}
+
+std::vector<std::string> QstatUserArgv() {
+  // $user is qstat's own placeholder for the caller (not a shell variable).
+  return {"qstat", "-xml", "-u", "$user"};
+}
+
+Result<std::vector<std::string>> ParseQstatJobNumbers(std::string_view doc) {
+  auto root = xml::Parse(doc);
+  if (!root.ok())
+    return Internal("cannot read qstat -xml output: " +
+                    root.status().message());
+  std::vector<const xml::Element*> jobs;
+  root->FindAll("job_list", &jobs);
+  std::vector<std::string> ids;
+  for (const xml::Element* j : jobs) {
+    std::string number(Trim(j->ChildText("JB_job_number")));
+    if (IsJobNumber(number) &&
+        std::find(ids.begin(), ids.end(), number) == ids.end())
+      ids.push_back(std::move(number));
+  }
+  return ids;
+}
+
+std::vector<std::string> QstatContextArgv(const std::vector<std::string>& ids) {
+  return {"qstat", "-xml", "-j", Join(ids, ',')};
+}
+
+Result<std::vector<std::string>> ParseJobsWithComment(
+    std::string_view doc, std::string_view comment) {
+  auto root = xml::Parse(doc);
+  if (!root.ok())
+    return Internal("cannot read qstat -xml -j output: " +
+                    root.status().message());
+  // What 8.1.9 prints for a value holding '<' (its escaping bug).
+  std::string garbled;
+  for (char c : comment)
+    garbled += c == '<' ? std::string("%lt;") : std::string(1, c);
+  std::vector<std::string> ids;
+  const xml::Element* info = root->Child("djob_info");
+  if (info == nullptr) return ids;  // <unknown_jobs> only.
+  for (const xml::Element& job : info->children) {
+    if (job.name != "element") continue;
+    std::string number(Trim(job.ChildText("JB_job_number")));
+    const xml::Element* context = job.Child("JB_context");
+    if (!IsJobNumber(number) || context == nullptr) continue;
+    for (const xml::Element& var : context->children) {
+      if (var.ChildText("VA_variable") != kCommentVariable) continue;
+      std::string value = var.ChildText("VA_value");
+      if ((value == comment || value == garbled) &&
+          std::find(ids.begin(), ids.end(), number) == ids.end())
+        ids.push_back(number);
+    }
+  }
+  return ids;
+}
+
+std::vector<std::string> CommentFilesArgv(const std::string& state_dir,
+                                          const std::string& comment) {
+  // A constant script; the directory and the comment arrive as positional
+  // parameters. find batches the files, however many jobs have run.
+  return {"sh",
+          "-c",
+          "cd -- \"$1\" 2>/dev/null || exit 0\n"
+          "find . -maxdepth 1 -type f -name '*.comment' "
+          "-exec grep -l -x -F -e \"$2\" -- {} +\n"
+          "exit 0",
+          "sh",
+          state_dir,
+          comment};
+}
+
+std::vector<std::string> ParseCommentFiles(std::string_view out) {
+  std::vector<std::string> ids;
+  for (std::string_view line : text::Lines(out)) {
+    constexpr std::string_view kSuffix = ".comment";
+    line = Trim(line);
+    line = line.substr(line.rfind('/') + 1);  // "./12.comment"
+    if (!line.ends_with(kSuffix)) continue;
+    std::string_view id = line.substr(0, line.size() - kSuffix.size());
+    if (IsJobNumber(id) && std::find(ids.begin(), ids.end(), id) == ids.end())
+      ids.emplace_back(id);
+  }
+  return ids;
 }
 
 std::vector<JobStatus> Merge(const std::vector<std::string>& ids,

@@ -30,8 +30,8 @@ class SlurmScheduler : public Scheduler {
     HPC_RETURN_IF_ERROR(remote_->WriteFileAtomic(r.script_path, *script, 0755));
     HPC_RETURN_IF_ERROR(MakeDirs(
         *remote_, {Dirname(r.stdout_path), Dirname(r.stderr_path), r.workdir}));
-    auto res = RunSchedulerCommand(*remote_, slurm::SbatchArgv(r), Options(),
-                                   "Slurm");
+    auto res = RunSchedulerCommand(
+        *remote_, UnderSubmitLock(r.submit_lock, slurm::SbatchArgv(r)), Options(), "Slurm");
     if (!res.ok()) return res.status();
     if (!res->ok()) return slurm::CommandError("sbatch", *res, remote_->Describe());
     auto id = slurm::ParseSbatchOutput(res->out);
@@ -110,6 +110,44 @@ class SlurmScheduler : public Scheduler {
       }
     }
     return merged;
+  }
+
+  Result<std::vector<std::string>> FindByComment(
+      const std::string& comment) override {
+    // squeue prints "(null)" for a job without a comment: that comment
+    // would find every such job.
+    if (comment.empty() || comment == "(null)" ||
+        std::any_of(comment.begin(), comment.end(),
+                    [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      return InvalidArgument("cannot search Slurm jobs by the comment \"" +
+                             comment +
+                             "\": it must be non-empty text on one line");
+    auto q = RunSchedulerCommand(*remote_, slurm::SqueueCommentsArgv(),
+                                 Options(), "Slurm");
+    if (!q.ok()) return q.status();
+    if (!q->ok()) return slurm::CommandError("squeue", *q, remote_->Describe());
+    std::vector<std::string> ids = slurm::ParseCommentRows(q->out, comment);
+
+    if (!accounting_disabled_.load()) {
+      auto a = RunSchedulerCommand(
+          *remote_, slurm::SacctCommentsArgv(slurm::kFindByCommentDays),
+          Options(), "Slurm");
+      if (!a.ok()) return a.status();
+      if (a->ok()) {
+        for (auto& id : slurm::ParseCommentRows(a->out, comment))
+          if (std::find(ids.begin(), ids.end(), id) == ids.end())
+            ids.push_back(std::move(id));
+      } else if (text::Contains(a->err, "accounting storage is disabled")) {
+        accounting_disabled_.store(true);  // The queue alone answers.
+      } else {
+        return slurm::CommandError("sacct", *a, remote_->Describe());
+      }
+    }
+    // Submission order; ids are digits (ParseCommentRows checked).
+    std::sort(ids.begin(), ids.end(), [](const auto& a, const auto& b) {
+      return a.size() != b.size() ? a.size() < b.size() : a < b;
+    });
+    return ids;
   }
 
   Status Cancel(const std::vector<std::string>& ids) override {

@@ -16,6 +16,15 @@
 // requested as epoch seconds (SLURM_TIME_FORMAT=%s) so that no time zone is
 // guessed.
 //
+// FindByComment asks `squeue --me --states=all` (queued, running, and ended
+// within MinJobAge) and sacct for the user's jobs of the last
+// kFindByCommentDays days, and takes the union. Accounting keeps comments
+// only where AccountingStoreFlags includes job_comment (as on the
+// testbed); where it does not, or where accounting is disabled, jobs that
+// left the queue more than MinJobAge ago are not found. Any other sacct
+// failure is an error: a partial answer could have a lost submit submitted
+// twice.
+//
 // --kill-on-invalid-dep=yes goes with every afterok: without it a job whose
 // dependency failed pends forever (DependencyNeverSatisfied); with it Slurm
 // cancels it, and Query reports cancelled with that reason.
@@ -81,6 +90,27 @@ std::vector<JobStatus> ParseSacct(std::string_view out, int utc_offset);
 
 // Records of `scontrol -o show job` (one per line, "Key=Value ...").
 std::vector<JobStatus> ParseScontrol(std::string_view out, int utc_offset);
+
+// How far back FindByComment reads accounting: long enough to adopt any
+// submit whose answer was lost, short enough that a busy user's sacct
+// output stays small.
+inline constexpr int kFindByCommentDays = 30;
+
+// FindByComment's queue query: every job of the user, "%F|%k" (the array
+// job id, which is the job id of a job that is not an array | the comment,
+// "(null)" for none), one line per job, running array task or folded
+// pending range.
+std::vector<std::string> SqueueCommentsArgv();
+// FindByComment's accounting query: "JobID|Comment" for every job and
+// array task of the user eligible within the last `days` or later (sacct
+// leaves Comment empty until a job starts or ends; squeue covers those).
+std::vector<std::string> SacctCommentsArgv(int days);
+// The job ids of the "ID|comment" rows of either query whose comment is
+// exactly `comment`, once each, in order of appearance; array tasks ("7_3",
+// "7_[1-4%2]") and steps map to their job ("7"). The comment is the rest
+// of the line, so it may contain '|'.
+std::vector<std::string> ParseCommentRows(std::string_view out,
+                                          std::string_view comment);
 
 // The statuses for `ids`, in order, from what each source said; array
 // parents expand to their tasks. For a job both sources show ended,

@@ -283,6 +283,45 @@ std::vector<std::string> SacctArgv(const std::vector<std::string>& ids) {
           "--format=JobID,State,ExitCode,Start,End,NodeList,Reason,Comment"};
 }
 
+std::vector<std::string> SqueueCommentsArgv() {
+  // No --array: pending tasks stay one folded row, so a large array costs
+  // a line per running task only. --me is the caller, whatever its name.
+  return {"squeue", "--me", "--noheader", "--states=all", "--format=%F|%k"};
+}
+
+std::vector<std::string> SacctCommentsArgv(int days) {
+  // -X: allocations only, steps carry no comment of their own. sacct
+  // selects jobs eligible within the window: a job cancelled before its
+  // --begin time was never eligible in the past, so the window reaches far
+  // into the future.
+  return {"sacct",
+          "--noheader",
+          "--parsable2",
+          "-X",
+          "--starttime=now-" + std::to_string(days) + "days",
+          "--endtime=now+3650days",
+          "--format=JobID,Comment"};
+}
+
+std::vector<std::string> ParseCommentRows(std::string_view out,
+                                          std::string_view comment) {
+  std::vector<std::string> ids;
+  for (std::string_view line : text::Lines(out)) {
+    size_t bar = line.find('|');
+    if (bar == std::string_view::npos || line.substr(bar + 1) != comment)
+      continue;
+    // "7", "7_3", "7_[1-4%2]", "7.batch", "7+0" (a het job component).
+    std::string_view id = Trim(line.substr(0, bar));
+    id = id.substr(0, id.find_first_of("_.+"));
+    if (id.empty() || !std::all_of(id.begin(), id.end(),
+                                   [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    if (std::find(ids.begin(), ids.end(), id) == ids.end())
+      ids.emplace_back(id);
+  }
+  return ids;
+}
+
 std::vector<std::string> ScontrolArgv(const std::string& id) {
   std::vector<std::string> a = {"scontrol", "--oneliner", "show", "job"};
   if (!id.empty()) a.push_back(id);

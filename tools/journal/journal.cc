@@ -1,6 +1,7 @@
 #include "tools/journal/journal.h"
 
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,7 +102,13 @@ Result<Journal> Journal::Open(const std::string& state_dir) {
   if (st.st_size == 0) {
     // Created here: the header goes first, under the lock, so that two
     // servers opening a new journal at once write it once.
-    json header{{"hpc_mcp_journal", kVersion}, {"created", NowUtc()}};
+    // The id tells journals apart (a poll cursor names it): two created in
+    // the same millisecond must still differ.
+    unsigned char raw[8];
+    std::string id;
+    if (RAND_bytes(raw, sizeof raw) == 1)
+      for (unsigned char c : raw) id += "0123456789abcdef"[c >> 4], id += "0123456789abcdef"[c & 15];
+    json header{{"hpc_mcp_journal", kVersion}, {"created", NowUtc()}, {"id", id}};
     HPC_RETURN_IF_ERROR(WriteAll(fd, mcp::Dump(header) + "\n", j.path_));
     if (::fsync(fd) != 0) return Errno("cannot sync", j.path_);
   }
@@ -135,25 +142,46 @@ Status Journal::Append(Event event) {
   return Status::Ok();
 }
 
-Result<Replay> Journal::Read() const {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return Errno("cannot read", path_);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  const std::string data = buf.str();
+Result<Replay> Journal::Read() const { return ReadFrom(0); }
+
+Result<Replay> Journal::ReadFrom(uint64_t offset) const {
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot read", path_);
+  LockedFile file(fd);
+  if (::flock(fd, LOCK_SH) != 0) return Errno("cannot lock", path_);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Errno("cannot stat", path_);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size < offset)
+    return FailedPrecondition(path_ + " is shorter than the offset read before")
+        .WithReason("journal_replaced", true, "it was replaced: read it again from offset 0");
+  std::string data(size - offset, '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n = ::pread(fd, data.data() + got, data.size() - got, offset + got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Errno("cannot read", path_);
+    got += static_cast<size_t>(n);
+  }
   Replay r;
+  r.end_offset = offset;
   size_t pos = 0;
+  // Line numbers are only known when reading from the start; later reads
+  // name the byte offset instead.
   int line_no = 0;
   while (pos < data.size()) {
     size_t nl = data.find('\n', pos);
     bool torn = nl == std::string::npos;
     std::string_view line(data.data() + pos, (torn ? data.size() : nl) - pos);
+    const uint64_t line_offset = offset + pos;
     pos = torn ? data.size() : nl + 1;
+    if (!torn) r.end_offset = offset + pos;
     ++line_no;
     if (line.empty()) continue;
-    std::string where = path_ + ":" + std::to_string(line_no);
+    std::string where = offset == 0 ? path_ + ":" + std::to_string(line_no)
+                                    : path_ + "@" + std::to_string(line_offset);
     json j = mcp::ParseJson(line);
-    if (line_no == 1) {
+    if (line_offset == 0) {
       if (!j.is_object() || !j.contains("hpc_mcp_journal") || !j["hpc_mcp_journal"].is_number_integer())
         return FailedPrecondition(where + ": not an hpc-mcp journal (no version header)");
       r.version = j["hpc_mcp_journal"];
@@ -161,6 +189,8 @@ Result<Replay> Journal::Read() const {
         return FailedPrecondition(where + ": journal version " + std::to_string(r.version) +
                                   " is newer than this server understands (" +
                                   std::to_string(kVersion) + "); upgrade hpc-mcp");
+      if (j.contains("created") && j["created"].is_string()) r.created = j["created"];
+      r.id = j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>() : r.created;
       continue;
     }
     if (j.is_discarded()) {

@@ -35,6 +35,11 @@ struct Replay {
   // line numbers: reported to the caller, never silently dropped.
   std::vector<std::string> problems;
   int version = kVersion;
+  std::string created;      // The header's creation time.
+  std::string id;           // The header's random id (else `created`): the
+                            // journal's identity (a cursor from another
+                            // journal is refused).
+  uint64_t end_offset = 0;  // Just after the last complete line read.
 };
 
 class Journal {
@@ -51,6 +56,13 @@ class Journal {
   // Every event in order. A journal written by a newer version is refused
   // (FailedPrecondition) rather than misread.
   Result<Replay> Read() const;
+
+  // The events after byte `offset` (an end_offset of an earlier read of
+  // this file; 0: from the start, header included). Reads under a shared
+  // flock, so a line being appended is never seen half-written; only
+  // complete lines are consumed. `created` and `id` are filled only when reading from
+  // 0. FailedPrecondition (reason journal_replaced) when the file is shorter than `offset` (it was replaced).
+  Result<Replay> ReadFrom(uint64_t offset) const;
 
   const std::string& path() const { return path_; }
 

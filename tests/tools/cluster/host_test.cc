@@ -139,6 +139,39 @@ TEST_CASE("host: query output", "[unit][host]") {
   CHECK(rows[4].state == JobState::kUnknown);
 }
 
+TEST_CASE("host: find by comment runs the wrapper's find", "[unit][host]") {
+  CHECK(host::ParseFindOutput(
+            "1700000002-cccccc\n1700000000-aaaaaa\n"
+            "1700000000-aaaaaa\n1700000001-bb_3\ngarbage\n\n") ==
+        std::vector<std::string>{"1700000000-aaaaaa", "1700000002-cccccc"});
+  auto remote = std::make_shared<FakeRemote>();
+  remote->Answer("printenv", "/home/u\n");
+  remote->Answer("bash", "1700000001-bbbbbb\n");
+  auto sched = MakeHostScheduler(HostProfile(), remote);
+  const std::string comment = "it's $(run) tag";
+  auto found = sched->FindByComment(comment);
+  REQUIRE(found.ok());
+  CHECK(*found == std::vector<std::string>{"1700000001-bbbbbb"});
+  auto text = JobWrapperScript();
+  REQUIRE(text.ok());
+  const std::string root = "/home/u/hpc/.hpc-mcp";
+  auto runs = remote->runs_of("bash");
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0] == std::vector<std::string>{
+                       "bash", root + "/bin/" + JobWrapperFileName(*text),
+                       "find", root, comment});
+  CHECK_FALSE(remote->runs().back().options.login_shell);
+  for (const char* bad : {"", "a\nb"})
+    CHECK(sched->FindByComment(bad).status().code() ==
+          StatusCode::kInvalidArgument);
+
+  auto failing = std::make_shared<FakeRemote>();
+  failing->Answer("printenv", "/home/u\n");
+  failing->Answer("bash", "", "find: usage\n", 2);
+  CHECK_FALSE(
+      MakeHostScheduler(HostProfile(), failing)->FindByComment("x").ok());
+}
+
 TEST_CASE("state root: work_root, ~ and $HOME of the remote", "[unit][host]") {
   ClusterProfile p;
   p.name = "x";

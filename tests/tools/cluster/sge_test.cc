@@ -359,5 +359,140 @@ TEST_CASE("sge: submit writes the script and the array's task list",
                                           "/scratch/u/run", "/scratch/u/run/logs"});
 }
 
+TEST_CASE("sge: find by comment, qstat -xml -u and -j (captured by hand)",
+          "[unit][sge]") {
+  CapturedCommand u = LoadCapture("extra/sge/qstat_xml_u_find");
+  CapturedCommand j = LoadCapture("extra/sge/qstat_j_xml_find");
+  REQUIRE_FALSE(u.out.empty());
+  REQUIRE_FALSE(j.out.empty());
+  auto id = u.ids;
+  REQUIRE(id.size() == 7);
+  const std::string tag = "hpc-mcp:" + id["tag"] + ":";
+  using V = std::vector<std::string>;
+
+  CHECK(u.command == "qstat -xml -u '$user'");
+  CHECK(sge::QstatUserArgv() == V{"qstat", "-xml", "-u", "$user"});
+  auto queued = sge::ParseQstatJobNumbers(u.out);
+  REQUIRE(queued.ok());
+  for (const char* key : {"run", "array", "none", "lt", "dup"}) {
+    INFO(key);
+    CHECK(std::count(queued->begin(), queued->end(), id[key]) == 1);
+  }
+  CHECK(std::count(queued->begin(), queued->end(), id["done"]) == 0);
+  auto empty =
+      sge::ParseQstatJobNumbers(LoadCapture("sge/qstat_xml_empty").out);
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+  CHECK_FALSE(sge::ParseQstatJobNumbers("<job_info><job_list>").ok());
+
+  CHECK(sge::QstatContextArgv({id["run"], id["array"], id["none"], id["lt"],
+                               id["dup"], id["done"]}) ==
+        V{"qstat", "-xml", "-j", j.command.substr(j.command.rfind(' ') + 1)});
+  auto find = [&](const std::string& comment) {
+    auto r = sge::ParseJobsWithComment(j.out, comment);
+    REQUIRE(r.ok());
+    return *r;
+  };
+  CHECK(find(tag + "run|a b") == V{id["run"]});
+  CHECK(find(tag + "array") == V{id["array"], id["dup"]});
+  // Printed as "x%lt;y&amp;z&gt;&quot;q&apos;": 8.1.9 garbles '<'.
+  CHECK_THAT(j.out, Catch::Contains("%lt;"));
+  CHECK(find(tag + "x<y&z>\"q'") == V{id["lt"]});
+  CHECK(find(tag + "done").empty());     // Ended: qstat -j no longer knows it.
+  CHECK(find(tag + "run").empty());      // Exact, not a prefix.
+  CHECK(find("/home/hpctest").empty());  // Another context variable's value.
+  auto unknown = sge::ParseJobsWithComment(
+      LoadCapture("sge/qstat_j_xml_finished").out, tag + "done");
+  REQUIRE(unknown.ok());
+  CHECK(unknown->empty());
+  CHECK_FALSE(sge::ParseJobsWithComment("<detailed_job_info>", "x").ok());
+}
+
+TEST_CASE("sge: find by comment reads the queue, then the comment records",
+          "[unit][sge]") {
+  CapturedCommand u = LoadCapture("extra/sge/qstat_xml_u_find");
+  CapturedCommand j = LoadCapture("extra/sge/qstat_j_xml_find");
+  auto id = u.ids;
+  const std::string tag = "hpc-mcp:" + id["tag"] + ":";
+  using V = std::vector<std::string>;
+  const std::string state = "/home/u/.hpc-mcp/sge";
+
+  CHECK(sge::CommentFilesArgv(state, "a'b $(c)") ==
+        V{"sh", "-c",
+          "cd -- \"$1\" 2>/dev/null || exit 0\n"
+          "find . -maxdepth 1 -type f -name '*.comment' -exec grep -l -x -F "
+          "-e \"$2\" -- {} +\nexit 0",
+          "sh", state, "a'b $(c)"});
+  CHECK(sge::ParseCommentFiles(
+            "./12.comment\n./13.comment\n./x.comment\n"
+            "./14.comment.tmp.77\n./12.comment\n.comment\n") == V{"12", "13"});
+
+  auto remote = std::make_shared<FakeRemote>();
+  remote->Handle("qstat",
+                 [&](const std::vector<std::string>& argv)
+                     -> Result<remote::CommandResult> {
+                   return (argv[2] == "-j" ? j : u).result();
+                 });
+  // The finished job's record, and a record of the running one (it started).
+  remote->Answer("sh",
+                 "./" + id["done"] + ".comment\n./" + id["run"] + ".comment\n");
+  remote->Answer("printenv", "/home/u\n");
+  ClusterProfile p;
+  p.name = "sge";
+  p.scheduler = "sge";
+  auto sched = MakeSgeScheduler(p, remote);
+  auto found = sched->FindByComment(tag + "run|a b");
+  REQUIRE(found.ok());
+  V want = {id["done"], id["run"]};
+  std::sort(want.begin(), want.end(), [](const auto& a, const auto& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
+  CHECK(*found == want);
+  auto qstats = remote->runs_of("qstat");
+  REQUIRE(qstats.size() == 2);
+  CHECK(qstats[0] == sge::QstatUserArgv());
+  auto queued = sge::ParseQstatJobNumbers(u.out);
+  REQUIRE(queued.ok());
+  CHECK(qstats[1] == sge::QstatContextArgv(*queued));
+  auto greps = remote->runs_of("sh");
+  REQUIRE(greps.size() == 1);
+  CHECK(greps[0] == sge::CommentFilesArgv(state, tag + "run|a b"));
+
+  // An unreadable record is an error, not a shorter answer.
+  auto broken = std::make_shared<FakeRemote>();
+  broken->Answer("qstat", LoadCapture("sge/qstat_xml_empty").out);
+  broken->Answer("sh", "", "grep: ./9.comment: Permission denied\n");
+  broken->Answer("printenv", "/home/u\n");
+  auto r = MakeSgeScheduler(p, broken)->FindByComment(tag + "run|a b");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().reason() == "io_error");
+  CHECK(broken->runs_of("qstat").size() == 1);  // No jobs: no qstat -j.
+
+  CapturedCommand down = LoadCapture("sge/qstat_qmaster_down");
+  auto unreachable = std::make_shared<FakeRemote>();
+  unreachable->Answer("qstat", down.out, down.err, down.rc);
+  auto d = MakeSgeScheduler(p, unreachable)->FindByComment("x");
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.status().reason() == "scheduler_unavailable");
+
+  for (const char* bad : {"", "a,b", "a\tb"})
+    CHECK(sched->FindByComment(bad).status().code() ==
+          StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("sge: the script records the job's comment when it starts",
+          "[unit][sge]") {
+  JobRequest r = Request();
+  r.comment = "run 'tag' $(x)";
+  auto s = sge::RenderScript(r, "/home/u/.hpc-mcp/sge");
+  REQUIRE(s.ok());
+  CHECK_THAT(*s, Catch::Contains("\nhpc_comment='run '\\''tag'\\'' $(x)'\n"));
+  CHECK_THAT(*s, Catch::Contains("\"$hpc_state/$JOB_ID.comment\""));
+  JobRequest none = Request();
+  auto plain = sge::RenderScript(none, "/home/u/.hpc-mcp/sge");
+  REQUIRE(plain.ok());
+  CHECK_THAT(*plain, !Catch::Contains("hpc_comment"));
+}
+
 }  // namespace
 }  // namespace hpc::cluster

@@ -570,5 +570,127 @@ TEST_CASE("slurm: cancel", "[unit][slurm]") {
   CHECK(sched->Cancel({"-v"}).code() == StatusCode::kInvalidArgument);
 }
 
+// The words of a captured command line, single quotes removed (no captured
+// word holds a space).
+std::vector<std::string> Words(const std::string& command) {
+  std::vector<std::string> out;
+  for (std::string_view w : text::Split(command, ' ')) {
+    std::string word;
+    for (char c : w)
+      if (c != '\'') word += c;
+    if (!word.empty()) out.push_back(word);
+  }
+  return out;
+}
+
+TEST_CASE("slurm: find by comment, squeue and sacct rows (captured by hand)",
+          "[unit][slurm]") {
+  CapturedCommand q = LoadCapture("extra/slurm/squeue_find_comment");
+  CapturedCommand a = LoadCapture("extra/slurm/sacct_find_comment");
+  REQUIRE_FALSE(q.out.empty());
+  REQUIRE_FALSE(a.out.empty());
+  CHECK(Words(q.command) == slurm::SqueueCommentsArgv());
+  CHECK(Words(a.command) == slurm::SacctCommentsArgv(30));
+  auto id = q.ids;
+  REQUIRE(id.size() == 7);
+  REQUIRE(a.ids == id);
+  const std::string tag = "hpc-mcp:" + id["tag"] + ":";
+  using V = std::vector<std::string>;
+  for (const CapturedCommand* c : {&q, &a}) {
+    INFO(c->name);
+    // Every task row of the array, running, done or folded, is the array.
+    CHECK(slurm::ParseCommentRows(c->out, tag + "array") == V{id["array"]});
+    CHECK(slurm::ParseCommentRows(c->out, tag + "run|a b") == V{id["run"]});
+    CHECK(slurm::ParseCommentRows(c->out, tag + "pending") == V{id["pending"]});
+    CHECK(slurm::ParseCommentRows(c->out, tag + "dup") ==
+          V{id["done"], id["dup"]});
+    // Exact: neither a prefix nor an extension matches.
+    CHECK(slurm::ParseCommentRows(c->out, tag + "run").empty());
+    CHECK(slurm::ParseCommentRows(c->out, tag + "array ").empty());
+    CHECK(slurm::ParseCommentRows(c->out, tag + "nope").empty());
+  }
+  // The job without a comment is "(null)" in the queue and empty in sacct.
+  CHECK_THAT(q.out, Catch::Contains(id["none"] + "|(null)\n"));
+  CHECK_THAT(a.out, Catch::Contains(id["none"] + "|\n"));
+
+  CHECK(
+      slurm::ParseCommentRows("7_[1-4%2]|x\n7_0|x\n8.batch|x\n9+1|x\nab|x\n|x\n"
+                              "10|x \n11|x\r\n",
+                              "x") == V{"7", "8", "9", "11"});
+}
+
+TEST_CASE("slurm: find by comment asks squeue and sacct once each",
+          "[unit][slurm]") {
+  CapturedCommand q = LoadCapture("extra/slurm/squeue_find_comment");
+  CapturedCommand a = LoadCapture("extra/slurm/sacct_find_comment");
+  auto id = q.ids;
+  const std::string tag = "hpc-mcp:" + id["tag"] + ":";
+  using V = std::vector<std::string>;
+
+  auto remote = std::make_shared<FakeRemote>();
+  remote->Answer("squeue", q.out);
+  remote->Answer("sacct", a.out);
+  auto sched = MakeSlurmScheduler(SlurmProfile(), remote);
+  auto found = sched->FindByComment(tag + "dup");
+  REQUIRE(found.ok());
+  CHECK(*found == V{id["done"], id["dup"]});
+  REQUIRE(remote->runs_of("squeue").size() == 1);
+  CHECK(remote->runs_of("squeue")[0] == slurm::SqueueCommentsArgv());
+  REQUIRE(remote->runs_of("sacct").size() == 1);
+  CHECK(remote->runs_of("sacct")[0] ==
+        slurm::SacctCommentsArgv(slurm::kFindByCommentDays));
+  auto none = sched->FindByComment(tag + "never-submitted");
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+
+  // Ended before the queue was asked: accounting alone knows it.
+  auto ended = std::make_shared<FakeRemote>();
+  ended->Answer("squeue", "");
+  ended->Answer("sacct", a.out);
+  auto from_acct =
+      MakeSlurmScheduler(SlurmProfile(), ended)->FindByComment(tag + "array");
+  REQUIRE(from_acct.ok());
+  CHECK(*from_acct == V{id["array"]});
+
+  // No accounting: the queue is the answer, and sacct is not asked again.
+  auto no_acct = std::make_shared<FakeRemote>();
+  no_acct->Answer("squeue", q.out);
+  no_acct->Answer("sacct", "",
+                  "sacct: error: Slurm accounting storage is disabled\n", 1);
+  auto s2 = MakeSlurmScheduler(SlurmProfile(), no_acct);
+  for (int i = 0; i < 2; ++i) {
+    auto r = s2->FindByComment(tag + "run|a b");
+    REQUIRE(r.ok());
+    CHECK(*r == V{id["run"]});
+  }
+  CHECK(no_acct->runs_of("sacct").size() == 1);
+
+  // Any other sacct failure is an error: the answer would be partial.
+  auto dbd_down = std::make_shared<FakeRemote>();
+  dbd_down->Answer("squeue", q.out);
+  dbd_down->Answer(
+      "sacct", "",
+      "sacct: error: Problem talking to the database: Connection refused\n", 1);
+  auto partial =
+      MakeSlurmScheduler(SlurmProfile(), dbd_down)->FindByComment(tag + "dup");
+  CHECK_FALSE(partial.ok());
+
+  CapturedCommand down = LoadCapture("slurm/squeue_ctld_down");
+  auto ctld_down = std::make_shared<FakeRemote>();
+  ctld_down->Answer("squeue", down.out, down.err, down.rc);
+  auto unreachable =
+      MakeSlurmScheduler(SlurmProfile(), ctld_down)->FindByComment(tag + "dup");
+  REQUIRE_FALSE(unreachable.ok());
+  CHECK(unreachable.status().reason() == "scheduler_unavailable");
+  CHECK(ctld_down->runs_of("sacct").empty());
+
+  for (const char* bad : {"", "(null)", "a\nb"}) {
+    auto r = sched->FindByComment(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kInvalidArgument);
+  }
+  CHECK(remote->runs_of("squeue").size() == 2);  // Nothing run for those.
+}
+
 }  // namespace
 }  // namespace hpc::cluster
