@@ -39,9 +39,13 @@ Status RegisterAll(mcp::Server& server) {
   HPC_RETURN_IF_ERROR(RegisterListRuns(server));
   HPC_RETURN_IF_ERROR(RegisterPoll(server));
   HPC_RETURN_IF_ERROR(RegisterPreflight(server));
+  HPC_RETURN_IF_ERROR(RegisterSignCheckpoint(server));
   HPC_RETURN_IF_ERROR(RegisterSubmit(server));
+  HPC_RETURN_IF_ERROR(RegisterSyncWandb(server));
   HPC_RETURN_IF_ERROR(RegisterTailLog(server));
+  HPC_RETURN_IF_ERROR(RegisterVerifyCheckpoint(server));
   HPC_RETURN_IF_ERROR(RegisterWaitForRuns(server));
+  HPC_RETURN_IF_ERROR(RegisterWriteRunLog(server));
 
   HPC_RETURN_IF_ERROR(runs::AddRunResources(server));
   HPC_RETURN_IF_ERROR(mcp::CheckEveryToolSchemaUsed(server, HpcAssets(), "schemas/tools"));

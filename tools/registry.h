@@ -31,8 +31,12 @@ Status RegisterCancel(mcp::Server& server);
 Status RegisterListRuns(mcp::Server& server);
 Status RegisterPoll(mcp::Server& server);
 Status RegisterPreflight(mcp::Server& server);
+Status RegisterSignCheckpoint(mcp::Server& server);
 Status RegisterSubmit(mcp::Server& server);
+Status RegisterSyncWandb(mcp::Server& server);
 Status RegisterTailLog(mcp::Server& server);
+Status RegisterVerifyCheckpoint(mcp::Server& server);
 Status RegisterWaitForRuns(mcp::Server& server);
+Status RegisterWriteRunLog(mcp::Server& server);
 
 }  // namespace hpc::tools

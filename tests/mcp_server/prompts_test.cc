@@ -71,7 +71,7 @@ TEST_CASE("the shipped prompts parse, declare every placeholder they use, and ke
       CHECK(declared.count((*it)[1]));
     prompts[e.path().stem().string()] = std::move(*p);
   }
-  for (const char* name : {"diagnose_run", "heartbeat", "triage_failure", "plan_next_experiment"})
+  for (const char* name : {"diagnose_run", "heartbeat", "triage_failure", "plan_next_experiment", "close_out_run"})
     CHECK(prompts.count(name));
 
   const std::string tick = RenderTemplate(prompts["heartbeat"].body, json::object());
@@ -83,4 +83,9 @@ TEST_CASE("the shipped prompts parse, declare every placeholder they use, and ke
     CHECK_THAT(triage, Catch::Contains(s));
   const std::string plan = RenderTemplate(prompts["plan_next_experiment"].body, json{{"run_id", "r"}});
   for (const char* s : {"`list_runs`", "val_loss", "dry_run: true"}) CHECK_THAT(plan, Catch::Contains(s));
+  const std::string close = RenderTemplate(prompts["close_out_run"].body, json{{"run_id", "20250301-x-0a1b"}});
+  CHECK(close.find("{{") == std::string::npos);
+  for (const char* s : {"20250301-x-0a1b", "`write_run_log`", "`sync_wandb`", "dry_run: true", "wait for the human to confirm",
+                        "`sign_checkpoint`", "`verify_checkpoint`", "`publish`"})
+    CHECK_THAT(close, Catch::Contains(s));
 }
