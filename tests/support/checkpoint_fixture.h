@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/files.h"
 #include "tests/support/run_repo.h"
 #include "tools/remote/local_process.h"
 #include "tools/runs/cluster_context.h"
@@ -36,20 +37,6 @@ inline std::string RandomBytes(size_t n, unsigned seed) {
   std::string s(n, '\0');
   for (auto& c : s) c = static_cast<char>(rng());
   return s;
-}
-
-inline std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Replaces `path`, creating its directory.
-inline void WriteAll(const std::string& path, const std::string& content) {
-  std::filesystem::create_directories(
-      std::filesystem::path(path).parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
 }
 
 // A command on this machine, which must start.

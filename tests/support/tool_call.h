@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "tests/support/capture.h"
 #include "tools/registry.h"
@@ -38,6 +39,63 @@ inline json CallTool(const std::string& name, json arguments,
   REQUIRE(r.contains("result"));
   return r["result"];
 }
+
+// One MCP session kept open over many calls, as an agent holds it: every
+// tool registered, each answer checked against its output schema, log
+// notifications at debug, and every message the server sent kept, so that
+// a test can search all of them (for a planted secret, say).
+class AgentSession {
+ public:
+  AgentSession() : server_(Options()) {
+    REQUIRE(tools::RegisterAll(server_).ok());
+    session_ = server_.NewSession("");
+    Send("initialize", {{"protocolVersion", "2025-11-25"}});
+    Send("logging/setLevel", {{"level", "debug"}});
+  }
+  ~AgentSession() { server_.Shutdown(); }
+
+  // The tools/call result object; progress notifications come when
+  // `progress_token` is not empty.
+  json Call(const std::string& tool, json args, const std::string& progress_token = "") {
+    json params{{"name", tool}, {"arguments", std::move(args)}};
+    if (!progress_token.empty()) params["_meta"] = {{"progressToken", progress_token}};
+    return Send("tools/call", std::move(params))["result"];
+  }
+  // Every response and notification so far, one JSON text per line.
+  std::string Everything() const {
+    std::string all;
+    for (const auto& m : out_->responses()) all += m.dump() + "\n";
+    for (const auto& m : out_->notifications()) all += m.dump() + "\n";
+    return all;
+  }
+  std::vector<json> Notifications(const std::string& method) const {
+    std::vector<json> found;
+    for (const auto& m : out_->notifications())
+      if (m.value("method", "") == method) found.push_back(m);
+    return found;
+  }
+
+ private:
+  static mcp::ServerOptions Options() {
+    mcp::ServerOptions o = tools::DefaultServerOptions();
+    o.strict_output = true;
+    return o;
+  }
+  json Send(const std::string& method, json params) {
+    server_.Handle(session_,
+                   json{{"jsonrpc", "2.0"}, {"id", ++n_}, {"method", method}, {"params", std::move(params)}},
+                   out_);
+    REQUIRE(out_->WaitResponses(static_cast<size_t>(n_), std::chrono::seconds(400)));
+    json r = out_->responses().back();
+    INFO(r.dump());
+    REQUIRE(r.contains("result"));
+    return r;
+  }
+  mcp::Server server_;
+  std::shared_ptr<mcp::Session> session_;
+  std::shared_ptr<Capture> out_ = std::make_shared<Capture>();
+  int n_ = 0;
+};
 
 inline std::string ResultText(const json& result) {
   return result["content"][0].value("text", "");

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/files.h"
 #include "tests/support/run_repo.h"
 #include "tests/support/wandb_fixture.h"
 #include "tools/remote/local_remote.h"
@@ -83,68 +84,21 @@ std::map<std::string, std::string> Fixture() {
   };
 }
 
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // One MCP session on a strict server with logging at debug, keeping every
 // message the server sent, so that the key can be searched for in all.
+// sync_wandb calls in one kept session.
 class Client {
  public:
-  Client() : server_(Options()) {
-    REQUIRE(tools::RegisterAll(server_).ok());
-    session_ = server_.NewSession("");
-    Send("initialize", {{"protocolVersion", "2025-11-25"}});
-    Send("logging/setLevel", {{"level", "debug"}});
-  }
-  ~Client() { server_.Shutdown(); }
-
   json Call(json args, const std::string& progress_token = "") {
-    json params{{"name", "sync_wandb"}, {"arguments", std::move(args)}};
-    if (!progress_token.empty())
-      params["_meta"] = {{"progressToken", progress_token}};
-    return Send("tools/call", params)["result"];
+    return session_.Call("sync_wandb", std::move(args), progress_token);
   }
-  // Everything the server sent so far.
-  std::string Everything() {
-    std::string all;
-    for (const auto& m : out_->responses()) all += m.dump() + "\n";
-    for (const auto& m : out_->notifications()) all += m.dump() + "\n";
-    return all;
-  }
-  std::vector<json> Progress() {
-    std::vector<json> p;
-    for (const auto& m : out_->notifications())
-      if (m.value("method", "") == "notifications/progress") p.push_back(m);
-    return p;
+  std::string Everything() const { return session_.Everything(); }
+  std::vector<json> Progress() const {
+    return session_.Notifications("notifications/progress");
   }
 
  private:
-  static mcp::ServerOptions Options() {
-    auto o = tools::DefaultServerOptions();
-    o.strict_output = true;
-    return o;
-  }
-  json Send(const std::string& method, json params) {
-    server_.Handle(session_,
-                   json{{"jsonrpc", "2.0"},
-                        {"id", ++n_},
-                        {"method", method},
-                        {"params", params}},
-                   out_);
-    REQUIRE(out_->WaitResponses(static_cast<size_t>(n_),
-                                std::chrono::seconds(400)));
-    json r = out_->responses().back();
-    REQUIRE(r.contains("result"));
-    return r;
-  }
-  mcp::Server server_;
-  std::shared_ptr<mcp::Session> session_;
-  std::shared_ptr<testing::Capture> out_ = std::make_shared<testing::Capture>();
-  int n_ = 0;
+  testing::AgentSession session_;
 };
 
 // Every regular file under `dir` that contains `needle` (none expected).
@@ -153,7 +107,7 @@ std::vector<std::string> LocalFilesHolding(const fs::path& dir,
   std::vector<std::string> hits;
   for (const auto& e : fs::recursive_directory_iterator(dir))
     if (e.is_regular_file() && !e.is_symlink() &&
-        ReadText(e.path()).find(needle) != std::string::npos)
+        testing::ReadAll(e.path()).find(needle) != std::string::npos)
       hits.push_back(e.path().string());
   return hits;
 }
@@ -498,7 +452,7 @@ TEST_CASE("a real sync goes where it is told, links the URL and leaks no key",
   CHECK_FALSE(c.Progress().empty());
   // What the stand-in saw: the documented words, the key by environment
   // only (it checks every ancestor's command line), the stale variables gone.
-  const std::string rec = ReadText(s.record);
+  const std::string rec = testing::ReadAll(s.record);
   CHECK(rec.find("argv=sync|--entity|team-a|--project|proj-b|--|" + s.run_dir +
                  "\n") != std::string::npos);
   CHECK(rec.find("cwd=" + s.train + "\n") != std::string::npos);
@@ -558,8 +512,9 @@ TEST_CASE("prune_staging removes staging contents only and follows no symlink",
   CHECK(fs::is_empty(s.run_dir + "/artifacts/staging"));
   CHECK(fs::is_empty(s.train + "/wandb_data/artifacts/staging"));
   // The link was removed as a link; what it pointed to is intact.
-  CHECK(ReadText(s.train + "/outside/keep.txt") == "must survive pruning");
-  CHECK(ReadText(s.train + "/outside/staging/precious.bin") == "keep");
+  CHECK(testing::ReadAll(s.train + "/outside/keep.txt") ==
+        "must survive pruning");
+  CHECK(testing::ReadAll(s.train + "/outside/staging/precious.bin") == "keep");
   // The run's history, config, summary and logs are intact.
   for (const char* rel :
        {"/run-abc123.wandb", "/files/config.yaml", "/files/wandb-summary.json",
@@ -649,7 +604,8 @@ TEST_CASE("a sync that runs too long is stopped, with progress meanwhile",
           "[sync_wandb][local]") {
   LocalSetup s;
   // Slow the stand-in down through one more setup line.
-  std::string yaml = ReadText(s.repo.path() + "/.hpc-mcp/profiles/wb.yaml");
+  std::string yaml =
+      testing::ReadAll(s.repo.path() + "/.hpc-mcp/profiles/wb.yaml");
   const std::string marker = "    - export WANDB_STANDIN_RECORD=";
   yaml.insert(yaml.find(marker), "    - export WANDB_STANDIN_SLEEP=60\n");
   s.repo.WriteProfile("wb", yaml);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/files.h"
 #include "tests/support/run_repo.h"
 #include "tools/runlog/human_date.h"
 #include "tools/runlog/layout.h"
@@ -23,17 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::RunRepo;
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -181,7 +171,7 @@ TEST_CASE("run log paths stay inside the repository", "[write_run_log][unit]") {
   fs::create_directories(dir.path() / "run_logs");
   fs::create_directory_symlink(outside.path(),
                                dir.path() / "run_logs" / "escape");
-  WriteText((outside.path() / "secret.md").string(), "secret");
+  testing::WriteAll((outside.path() / "secret.md").string(), "secret");
   CHECK(files->Resolve("run_logs/escape/secret.md").status().code() ==
         StatusCode::kPermissionDenied);
   CHECK_FALSE(files->Read("run_logs/escape/secret.md").ok());
@@ -192,7 +182,8 @@ TEST_CASE("run log paths stay inside the repository", "[write_run_log][unit]") {
   CHECK_FALSE(files->Read("run_logs/link.md").ok());
   // A plain write is atomic and leaves no temporary file behind.
   REQUIRE(files->Write("run_logs/g/a.md", "hello\n").ok());
-  CHECK(ReadText((dir.path() / "run_logs/g/a.md").string()) == "hello\n");
+  CHECK(testing::ReadAll((dir.path() / "run_logs/g/a.md").string()) ==
+        "hello\n");
   CHECK(*files->List("run_logs/g") == std::vector<std::string>{"a.md"});
 }
 
@@ -273,7 +264,7 @@ TEST_CASE(
   CHECK(std::find(created["files_written"].begin(),
                   created["files_written"].end(),
                   rel) != created["files_written"].end());
-  std::string log = ReadText(file);
+  std::string log = testing::ReadAll(file);
   INFO(log);
   for (const std::string& part : std::vector<std::string>{
            "# train_front_cam \xE2\x80\x94 front cam, default LR",
@@ -295,7 +286,7 @@ TEST_CASE(
                    e["context"]["value"] == rel && e["run"] == id);
   CHECK(linked);
   const std::string timeline =
-      ReadText(repo.path() + "/run_logs/arx5_multitask/timeline.md");
+      testing::ReadAll(repo.path() + "/run_logs/arx5_multitask/timeline.md");
   INFO(timeline);
   CHECK(Has(timeline, "# Arx5 Multitask Timeline\n"));
   CHECK(Has(timeline, "1. [`" + day + "_train_front_cam.md`](" + day +
@@ -303,7 +294,7 @@ TEST_CASE(
                           *runlog::HumanDay(day) +
                           " \xE2\x80\x94 front cam, default LR"));
   const std::string experiments =
-      ReadText(repo.path() + "/run_logs/arx5_multitask/experiments.md");
+      testing::ReadAll(repo.path() + "/run_logs/arx5_multitask/experiments.md");
   CHECK(
       Has(experiments, "| run | description | key metric | status | notes |"));
   CHECK(Has(experiments, "| [" + day + "_train_front_cam](" + day +
@@ -314,7 +305,7 @@ TEST_CASE(
 
   // A person edits the file between calls: text before, between and after
   // the sections, which no later call may change.
-  log = ReadText(file);
+  log = testing::ReadAll(file);
   const size_t mode_at = log.find("<!-- hpc-mcp:begin section=mode");
   REQUIRE(mode_at != std::string::npos);
   log.insert(
@@ -326,7 +317,7 @@ TEST_CASE(
   // Entries of the append-only Status section are never rewritten either.
   log.insert(log.find("<!-- hpc-mcp:end section=status"),
              "- by hand: GPU util 95% at step 30\n");
-  WriteText(file, log);
+  testing::WriteAll(file, log);
   const std::string free_before = FreeText(log);
 
   json status = Write(repo, {{"run_id", id},
@@ -366,7 +357,7 @@ TEST_CASE(
              {"next", {"resume for 50 more steps"}}});
   CHECK(std::find(completed["sections"].begin(), completed["sections"].end(),
                   "results") != completed["sections"].end());
-  log = ReadText(file);
+  log = testing::ReadAll(file);
   INFO(log);
   CHECK(FreeText(log) == free_before);
   CHECK(Has(log, "## Status\n- by hand: GPU util 95% at step 30\n- "));
@@ -393,7 +384,7 @@ TEST_CASE(
   CHECK(log.find("loss falling steadily") ==
         log.rfind("loss falling steadily"));
   const std::string experiments2 =
-      ReadText(repo.path() + "/run_logs/arx5_multitask/experiments.md");
+      testing::ReadAll(repo.path() + "/run_logs/arx5_multitask/experiments.md");
   CHECK(Has(
       experiments2,
       "| front cam, default LR | val_loss 1.1 | completed, keep | baseline |"));
@@ -401,14 +392,14 @@ TEST_CASE(
   SECTION("calling complete again changes nothing") {
     json again = Write(repo, {{"run_id", id}, {"action", "complete"}});
     CHECK(again["files_written"].empty());
-    CHECK(ReadText(file) == log);
+    CHECK(testing::ReadAll(file) == log);
   }
 
   SECTION("publish writes a sanitized TRAINING_LOG.md") {
     // Plant what must not be published: in the person's text and in a
     // status entry.
     const std::string hex40 = "89abcdef0123456789abcdef0123456789abcdef";
-    std::string planted = ReadText(file);
+    std::string planted = testing::ReadAll(file);
     planted +=
         "\nRan on node gpu-a017 as alice; data in /home/alice/data/arx5.zarr "
         "and "
@@ -418,7 +409,7 @@ TEST_CASE(
         "\n"
         "key " +
         hex40 + "\n";
-    WriteText(file, planted);
+    testing::WriteAll(file, planted);
     json more = Write(repo, {{"run_id", id},
                              {"action", "status"},
                              {"entry", "checked on gpu-a017, HF token hf_" +
@@ -428,7 +419,7 @@ TEST_CASE(
     const std::string out_rel = "run_logs/arx5_multitask/publish/" + day +
                                 "_train_front_cam/TRAINING_LOG.md";
     CHECK(pub["published"] == out_rel);
-    const std::string training = ReadText(repo.path() + "/" + out_rel);
+    const std::string training = testing::ReadAll(repo.path() + "/" + out_rel);
     INFO(training);
     std::vector<std::string> job_ids;
     for (const auto& e : repo.Events())
@@ -452,7 +443,7 @@ TEST_CASE(
              "completed, step 50, val_loss 1.1"})
       CHECK(Has(training, kept));
     // The run log itself is untouched by publish.
-    CHECK(Has(ReadText(file), "execution_id"));
+    CHECK(Has(testing::ReadAll(file), "execution_id"));
   }
 }
 
@@ -467,9 +458,9 @@ TEST_CASE("resume appends a resumed job block to the same file",
   repo.WaitEnded(first);
   const std::string rel = "run_logs/" + DayOfRun(first) + "_walltime.md";
   const std::string file = repo.path() + "/" + rel;
-  std::string log = ReadText(file);
+  std::string log = testing::ReadAll(file);
   log += "\nPerson: the first job hit the walltime.\n";
-  WriteText(file, log);
+  testing::WriteAll(file, log);
 
   json args = TrainArgs("walltime-resume");
   const std::string second = Submit(repo, args);
@@ -485,7 +476,7 @@ TEST_CASE("resume appends a resumed job block to the same file",
   json completed = Write(repo, {{"run_id", second}, {"action", "complete"}});
   CHECK(completed["path"] == rel);
 
-  log = ReadText(file);
+  log = testing::ReadAll(file);
   INFO(log);
   // One run log file (and the timeline), never a second one.
   std::vector<std::string> names;
@@ -562,19 +553,20 @@ TEST_CASE(
                {"run_type", "pipeline"},
                {"subtype", "data generation"},
                {"objective", "write the shards"}});
-  CHECK(Has(ReadText(repo.path() + "/run_logs/" + DayOfRun(id) + "_quiet.md"),
-            "- run_type: pipeline (data generation)"));
+  CHECK(Has(
+      testing::ReadAll(repo.path() + "/run_logs/" + DayOfRun(id) + "_quiet.md"),
+      "- run_type: pipeline (data generation)"));
   repo.WaitEnded(id);
   const std::string before =
-      ReadText(repo.path() + "/run_logs/" + DayOfRun(id) + "_quiet.md");
+      testing::ReadAll(repo.path() + "/run_logs/" + DayOfRun(id) + "_quiet.md");
   json bare = repo.Call(
       "write_run_log",
       {{"run_id", id}, {"action", "status"}, {"entry", "looks fine"}});
   INFO(bare.dump());
   CHECK(bare.value("isError", false));
   CHECK(Has(testing::ResultText(bare), "evidence"));
-  CHECK(ReadText(repo.path() + "/run_logs/" + DayOfRun(id) + "_quiet.md") ==
-        before);
+  CHECK(testing::ReadAll(repo.path() + "/run_logs/" + DayOfRun(id) +
+                         "_quiet.md") == before);
 
   json unknown =
       repo.Call("write_run_log",
@@ -584,15 +576,15 @@ TEST_CASE(
   SECTION("broken markers stop the call and nothing is written") {
     const std::string file =
         repo.path() + "/run_logs/" + DayOfRun(id) + "_quiet.md";
-    std::string text = ReadText(file);
+    std::string text = testing::ReadAll(file);
     const size_t end = text.find("<!-- hpc-mcp:end section=mode -->");
     text.erase(end, std::string("<!-- hpc-mcp:end section=mode -->").size());
-    WriteText(file, text);
+    testing::WriteAll(file, text);
     json r = repo.Call(
         "write_run_log",
         {{"run_id", id}, {"action", "status"}, {"evidence", {{"step", 1}}}});
     CHECK(r.value("isError", false));
-    CHECK(ReadText(file) == text);
+    CHECK(testing::ReadAll(file) == text);
   }
 }
 
@@ -621,7 +613,7 @@ TEST_CASE("a finished Slurm run on the testbed becomes a complete run log",
   CHECK(completed.value("warnings", json::array()).empty());
   const std::string rel =
       "run_logs/testbed/" + DayOfRun(id) + "_slurm-train.md";
-  const std::string log = ReadText(repo.path() + "/" + rel);
+  const std::string log = testing::ReadAll(repo.path() + "/" + rel);
   INFO(log);
   std::string job_id;
   for (const auto& e : repo.Events())
@@ -636,12 +628,12 @@ TEST_CASE("a finished Slurm run on the testbed becomes a complete run log",
   CHECK(Has(log, "- end_val_loss: `1.1`"));
   CHECK(Has(log, "- log: `" + root + "/logs/"));
   CHECK(Has(log, "- state: completed (exit code 0)"));
-  CHECK(Has(ReadText(repo.path() + "/run_logs/testbed/timeline.md"),
+  CHECK(Has(testing::ReadAll(repo.path() + "/run_logs/testbed/timeline.md"),
             "# Testbed Timeline"));
 
   json pub = Write(repo, {{"run_id", id}, {"action", "publish"}});
   const std::string training =
-      ReadText(repo.path() + "/" + pub["published"].get<std::string>());
+      testing::ReadAll(repo.path() + "/" + pub["published"].get<std::string>());
   INFO(training);
   const testing::Testbed tb = testing::RequireTestbed();
   CHECK_FALSE(Has(training, "`" + job_id + "`"));

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/files.h"
 #include "tests/support/run_repo.h"
 #include "tests/support/wandb_fixture.h"
 #include "tools/remote/local_process.h"
@@ -73,17 +74,6 @@ const std::vector<Step> kSteps = {{10, "2.5", "2.6"},  {20, "1.9", "2.05"},
 std::string Url() {
   return std::string("https://wandb.ai/") + kEntity + "/" + kProject +
          "/runs/" + kWandbId;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
 }
 
 bool Has(const std::string& text, const std::string& part) {
@@ -277,30 +267,16 @@ print("wandb: wandb sync", run_dir, flush=True)
 )PY";
 }
 
-// The agent's side: one MCP session with a server that has every tool
-// registered, checks every answer against its output schema and sends log
-// notifications at debug; every message the server sent is kept so that
-// the key can be searched for in all of them.
+// The agent's side: one kept MCP session (testing::AgentSession) whose
+// calls name the repository and carry a progress token.
 class Agent {
  public:
-  explicit Agent(std::string repo)
-      : repo_(std::move(repo)), server_(Options()) {
-    REQUIRE(tools::RegisterAll(server_).ok());
-    session_ = server_.NewSession("");
-    Send("initialize", {{"protocolVersion", "2025-11-25"}});
-    Send("logging/setLevel", {{"level", "debug"}});
-  }
-  ~Agent() { server_.Shutdown(); }
+  explicit Agent(std::string repo) : repo_(std::move(repo)) {}
 
-  // tools/call of `tool` with `args` and the repository (with a progress
-  // token, so that progress notifications come too): the result object.
   json Call(const std::string& tool, json args) {
     args["repo"] = repo_;
-    json params{
-        {"name", tool},
-        {"arguments", std::move(args)},
-        {"_meta", {{"progressToken", tool + "-" + std::to_string(n_)}}}};
-    return Send("tools/call", std::move(params))["result"];
+    return session_.Call(tool, std::move(args),
+                         tool + "-" + std::to_string(++calls_));
   }
   // A call that must succeed: its structuredContent.
   json Ok(const std::string& tool, json args) {
@@ -309,39 +285,12 @@ class Agent {
     REQUIRE_FALSE(r.value("isError", false));
     return r["structuredContent"];
   }
-  // Everything the server sent so far.
-  std::string Everything() {
-    std::string all;
-    for (const auto& m : out_->responses()) all += m.dump() + "\n";
-    for (const auto& m : out_->notifications()) all += m.dump() + "\n";
-    return all;
-  }
+  std::string Everything() const { return session_.Everything(); }
 
  private:
-  static mcp::ServerOptions Options() {
-    auto o = tools::DefaultServerOptions();
-    o.strict_output = true;
-    return o;
-  }
-  json Send(const std::string& method, json params) {
-    server_.Handle(session_,
-                   json{{"jsonrpc", "2.0"},
-                        {"id", ++n_},
-                        {"method", method},
-                        {"params", std::move(params)}},
-                   out_);
-    REQUIRE(out_->WaitResponses(static_cast<size_t>(n_),
-                                std::chrono::seconds(300)));
-    json r = out_->responses().back();
-    INFO(r.dump());
-    REQUIRE(r.contains("result"));
-    return r;
-  }
   std::string repo_;
-  mcp::Server server_;
-  std::shared_ptr<mcp::Session> session_;
-  std::shared_ptr<testing::Capture> out_ = std::make_shared<testing::Capture>();
-  int n_ = 0;
+  testing::AgentSession session_;
+  int calls_ = 0;
 };
 
 // Where the workflow runs: a repository with one profile whose shell puts
@@ -492,7 +441,7 @@ std::vector<std::string> LocalFilesHolding(const std::string& dir,
   std::vector<std::string> hits;
   for (const auto& e : fs::recursive_directory_iterator(dir))
     if (e.is_regular_file() && !e.is_symlink() &&
-        Has(ReadText(e.path().string()), needle))
+        Has(testing::ReadAll(e.path().string()), needle))
       hits.push_back(e.path().string());
   return hits;
 }
@@ -545,7 +494,8 @@ void RunRecords(Site& s) {
   Agent a(s.repo.path());
   // The experiment repository is a git repository with a committed config.
   fs::create_directories(s.repo.path() + "/configs");
-  WriteText(s.repo.path() + "/configs/small.yaml", "lr: 3e-4\nbatch: 32\n");
+  testing::WriteAll(s.repo.path() + "/configs/small.yaml",
+                    "lr: 3e-4\nbatch: 32\n");
   const std::string repo_dir = s.repo.path();
   REQUIRE(RunHere({"git", "-C", repo_dir, "init", "-q", "-b", "main"}).ok());
   REQUIRE(RunHere({"git", "-C", repo_dir, "add", "configs"}).ok());
@@ -559,7 +509,8 @@ void RunRecords(Site& s) {
   REQUIRE(RunHere({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "t",
                    "-f", ssh_key})
               .ok());
-  WriteText(allowed, std::string(kSigner) + " " + ReadText(ssh_key + ".pub"));
+  testing::WriteAll(
+      allowed, std::string(kSigner) + " " + testing::ReadAll(ssh_key + ".pub"));
 
   // ---- Submit, and create the run log at submission. ----
   json sub = a.Ok("submit", {{"profile", s.profile},
@@ -591,7 +542,7 @@ void RunRecords(Site& s) {
                              {"key_settings", "lr 3e-4, batch 32, 80 steps"},
                              {"notes", "first of the LR sweep"}});
   CHECK(created["path"] == rel);
-  std::string text = ReadText(file);
+  std::string text = testing::ReadAll(file);
   {
     INFO(text);
     for (const std::string& part : std::vector<std::string>{
@@ -611,7 +562,7 @@ void RunRecords(Site& s) {
   REQUIRE(mode_at != std::string::npos);
   text.insert(mode_at, std::string(kByHand) + "\n\n");
   text += std::string("\n") + kAnalysis;
-  WriteText(file, text);
+  testing::WriteAll(file, text);
   std::string free_text = FreeText(text);
 
   // ---- While it runs: an evidence-backed status entry; no sign-off. ----
@@ -632,7 +583,7 @@ void RunRecords(Site& s) {
                                           {"signer", kSigner}});
   CHECK(early.value("isError", false));
   CHECK(Has(testing::ResultText(early), "still running"));
-  CHECK(FreeText(ReadText(file)) == free_text);
+  CHECK(FreeText(testing::ReadAll(file)) == free_text);
 
   // ---- The end. The agent reads where the outputs went from the log. ----
   {
@@ -662,7 +613,7 @@ void RunRecords(Site& s) {
                              {"verdict", "keep"},
                              {"next", {"sweep lr 1e-3 and 1e-4 next"}}});
   CHECK(completed.value("warnings", json::array()).empty());
-  text = ReadText(file);
+  text = testing::ReadAll(file);
   {
     INFO(text);
     CHECK(FreeText(text) == free_text);
@@ -685,14 +636,14 @@ void RunRecords(Site& s) {
   }
   {
     const std::string timeline =
-        ReadText(s.repo.path() + "/" + dir + "timeline.md");
+        testing::ReadAll(s.repo.path() + "/" + dir + "timeline.md");
     INFO(timeline);
     CHECK(Has(timeline, "# Records Timeline\n"));
     CHECK(Has(timeline, "1. [`" + base + ".md`](" + base +
                             ".md) \xE2\x80\x94 " + HumanDay(day) +
                             " \xE2\x80\x94 " + kDescription));
     const std::string experiments =
-        ReadText(s.repo.path() + "/" + dir + "experiments.md");
+        testing::ReadAll(s.repo.path() + "/" + dir + "experiments.md");
     INFO(experiments);
     CHECK(Has(experiments,
               "| run | description | key metric | status | notes |"));
@@ -707,7 +658,7 @@ void RunRecords(Site& s) {
   REQUIRE(Has(text, results_end));
   text.insert(text.find(results_end) + results_end.size(),
               std::string("\n") + kLaterNote);
-  WriteText(file, text);
+  testing::WriteAll(file, text);
   free_text = FreeText(text);
 
   // ---- W&B: find, read, a dry run, then the sync. ----
@@ -784,7 +735,7 @@ void RunRecords(Site& s) {
     }
   CHECK(linked == 1);
   // The URL is in the run log at once: the W&B section and the job block.
-  text = ReadText(file);
+  text = testing::ReadAll(file);
   {
     INFO(text);
     CHECK(FreeText(text) == free_text);
@@ -817,7 +768,7 @@ void RunRecords(Site& s) {
   {
     // The run log's Results carry the verdict at once, the person's text
     // untouched.
-    const std::string text = ReadText(file);
+    const std::string text = testing::ReadAll(file);
     INFO(text);
     CHECK(FreeText(text) == free_text);
     CHECK(
@@ -853,12 +804,13 @@ void RunRecords(Site& s) {
   }
 
   // ---- Publish the sanitized TRAINING_LOG.md. ----
-  const std::string before_publish = ReadText(file);
+  const std::string before_publish = testing::ReadAll(file);
   json pub = a.Ok("write_run_log", {{"run_id", id}, {"action", "publish"}});
   CHECK(pub["published"] == dir + "publish/" + base + "/TRAINING_LOG.md");
-  CHECK(ReadText(file) == before_publish);  // The run log is left as it is.
-  const std::string training =
-      ReadText(s.repo.path() + "/" + pub["published"].get<std::string>());
+  CHECK(testing::ReadAll(file) ==
+        before_publish);  // The run log is left as it is.
+  const std::string training = testing::ReadAll(
+      s.repo.path() + "/" + pub["published"].get<std::string>());
   {
     INFO(training);
     for (const std::string& kept : std::vector<std::string>{
@@ -906,7 +858,8 @@ void RunRecords(Site& s) {
   // ---- The key: nowhere but in its token file. ----
   CheckNoKey("answers and notifications", a.Everything(), s.key);
   CheckNoKey("the server's log", log.text(), s.key);
-  CheckNoKey("the journal", ReadText(s.repo.path() + "/.hpc-mcp/journal.jsonl"),
+  CheckNoKey("the journal",
+             testing::ReadAll(s.repo.path() + "/.hpc-mcp/journal.jsonl"),
              s.key);
   CHECK(LocalFilesHolding(s.repo.path(), s.key).empty());
   CHECK(s.SiteFilesHoldingKey().empty());
