@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "mcp_server/http_transport.h"
+#include "mcp_server/redact.h"
 #include "mcp_server/stdio_transport.h"
 
 namespace hpc::mcp {
@@ -59,6 +60,8 @@ General:
                              (default info, or $HPC_MCP_LOG_LEVEL); logs go to stderr
   --page-size N              items per page of list results (default 50)
   --workers N                most tool calls running at once (default 32)
+  --read-only                serve only the tools whose annotations say readOnlyHint;
+                             the others are absent, as if they did not exist
   --version, --help
 )";
 
@@ -133,6 +136,8 @@ Status ParseFlags(const std::vector<AppFlag>& app_flags, int argc, char** argv, 
       NUMBER("--workers");
       if (n < 1) return InvalidArgument("--workers must be at least 1");
       opts->max_workers = static_cast<size_t>(n);
+    } else if (a == "--read-only") {
+      opts->read_only = true;
     } else if (a == "--version") {
       std::cout << opts->name << " " << opts->version << "\n";
       *exit_now = true;
@@ -169,11 +174,32 @@ Status SetUpLogging(std::string level_name) {
     return InvalidArgument("unknown log level '" + level_name +
                            "' (trace, debug, info, warn, error, critical, off)");
   // stderr only: on stdio, stdout carries protocol messages and nothing else.
-  auto logger = spdlog::stderr_color_mt("hpc-mcp");
+  // Every line goes through the redaction pass (redact.h) first.
+  auto logger = std::make_shared<spdlog::logger>(
+      "hpc-mcp",
+      RedactingSink(std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   logger->set_level(level);
   spdlog::set_default_logger(logger);
   return Status::Ok();
+}
+
+// The startup line: which mode, and in read-only mode what is withheld, so
+// that a person reading the log knows what the agent can do.
+void LogMode(const Server& server) {
+  const ServerOptions& o = server.options();
+  if (!o.read_only) {
+    spdlog::info("{} {} starting in read-write mode: every tool is served",
+                 o.name, o.version);
+    return;
+  }
+  std::string withheld;
+  for (const auto& name : server.withheld_tools())
+    withheld += (withheld.empty() ? "" : ", ") + name;
+  spdlog::info(
+      "{} {} starting in read-only mode (--read-only): only tools with "
+      "readOnlyHint are served; withheld: {}",
+      o.name, o.version, withheld.empty() ? "none" : withheld);
 }
 
 }  // namespace
@@ -206,6 +232,7 @@ int ServeMain(int argc, char** argv, ServerOptions defaults,
     }
     while (!token.empty() && (token.back() == '\r' || token.back() == ' '))
       token.pop_back();
+    RegisterSecret(token);
     flags.http_options.auth_token = token;
   }
   if (flags.http && !IsLoopbackHost(flags.http_options.host) &&
@@ -222,6 +249,7 @@ int ServeMain(int argc, char** argv, ServerOptions defaults,
     spdlog::critical("cannot start: {}", s.message());
     return 2;
   }
+  LogMode(server);
   InstallSignals();
   if (flags.http) {
     flags.http_options.stop_fd = g_stop_pipe[0];

@@ -2,7 +2,8 @@
 // logging, signals, and the choice of transport.
 //
 //   BIN [--stdio | --http] [--host H] [--port N] [--port-file F]
-//       [--auth-token-file F] [--allow-origin O]... [--log-level L] ...
+//       [--auth-token-file F] [--allow-origin O]... [--log-level L]
+//       [--read-only] ...
 //
 // `register_all` adds the binary's tools, prompts and resources; if it
 // fails (a missing or invalid schema, say) the process exits with status 2

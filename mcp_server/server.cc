@@ -172,6 +172,7 @@ class Server::CallContext : public RequestContext {
   }
 
   json ClientInfo() const override { return session_->client_info(); }
+  std::string SessionId() const override { return session_->id(); }
 
   void ResourceUpdated(const std::string& uri) override { server_->NotifyResourceUpdated(uri); }
 
@@ -254,10 +255,12 @@ Status Server::AddTool(json definition, ToolHandler handler, Execution execution
     return InvalidArgument("definition of tool '" + name +
                            "' does not match schemas/tool_definition.json: " +
                            FormatViolations(violations));
-  if (tools_.count(name)) return AlreadyExists("tool '" + name + "' is defined twice");
+  if (HasTool(name)) return AlreadyExists("tool '" + name + "' is defined twice");
   auto input = JsonSchema::Compile(definition["inputSchema"],
                                    "inputSchema of tool '" + name + "'");
   if (!input.ok()) return input.status();
+  if (options_.wrap_tool)
+    handler = options_.wrap_tool(definition, std::move(handler));
   auto tool = std::make_shared<Tool>(
       Tool{name, definition, *input, {}, std::move(handler), execution});
   if (definition.contains("outputSchema")) {
@@ -265,6 +268,13 @@ Status Server::AddTool(json definition, ToolHandler handler, Execution execution
                                       "outputSchema of tool '" + name + "'");
     if (!output.ok()) return output.status();
     tool->output = *output;
+  }
+  // Withheld after every check, so that a bad definition stops the server
+  // in either mode.
+  if (options_.read_only &&
+      !definition["annotations"].value("readOnlyHint", false)) {
+    withheld_tools_.insert(name);
+    return Status::Ok();
   }
   tools_[name] = tool;
   return Status::Ok();
@@ -593,14 +603,17 @@ void Server::Execute(const std::shared_ptr<Session>& session, const json& reques
   CallContext ctx(this, session, reply, in_flight, token);
   Reply r = Internal("unreachable");
   try {
-    if (method == "tools/call")
+    if (method == "tools/call") {
       r = CallTool(ctx, params);
-    else if (method == "prompts/get")
+      if (r.ok() && options_.finish_tool_result)
+        options_.finish_tool_result(*r);
+    } else if (method == "prompts/get") {
       r = GetPrompt(params);
-    else if (method == "resources/read")
+    } else if (method == "resources/read") {
       r = ReadResource(params);
-    else
+    } else {
       r = Complete(params);
+    }
   } catch (const std::exception& e) {
     r = Internal(std::string("Internal error: ") + e.what());
   }

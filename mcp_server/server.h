@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,21 @@ struct ServerOptions {
   // Output that violates a tool's outputSchema is always logged as an error;
   // when strict (tests), the call also fails with isError.
   bool strict_output = false;
+  // Serve only the tools whose definition says annotations.readOnlyHint:
+  // true. The others are withheld: absent from tools/list, and a call to one
+  // is answered exactly as a call to an unknown tool, so that no client can
+  // tell them apart from tools that do not exist.
+  bool read_only = false;
+  // Wraps each tool's handler as AddTool takes it (`definition`: the full
+  // MCP Tool object), so that a binary can add behaviour to every tool in
+  // one place; hpc-mcp audits mutating calls with it. Calls refused by
+  // input validation never reach the wrapper.
+  std::function<ToolHandler(const json& definition, ToolHandler handler)>
+      wrap_tool;
+  // Rewrites every tools/call result ({content, structuredContent?,
+  // isError?}), isError ones included, just before it is sent; hpc-mcp
+  // redacts secrets with it.
+  std::function<void(json& result)> finish_tool_result;
 };
 
 // Returns {messages:[...], description?} for prompts/get.
@@ -73,7 +89,8 @@ class Server {
   // `definition` is the full MCP Tool object (name, title, description,
   // annotations, inputSchema, outputSchema?). Fails if it does not match
   // the tool-definition schema, a schema does not compile, or the name is
-  // taken.
+  // taken. With options().read_only, a tool that is not read-only is checked
+  // the same way, then withheld (see ServerOptions::read_only).
   Status AddTool(json definition, ToolHandler handler,
                  Execution execution = Execution::kPool);
   Status AddPrompt(json definition, PromptHandler handler);
@@ -115,7 +132,14 @@ class Server {
 
   const ServerOptions& options() const { return options_; }
   json Capabilities() const;
-  bool HasTool(const std::string& name) const { return tools_.count(name) > 0; }
+  // Whether a tool of this name was added, served or withheld.
+  bool HasTool(const std::string& name) const {
+    return tools_.count(name) > 0 || withheld_tools_.count(name) > 0;
+  }
+  // The tools withheld by ServerOptions::read_only, by name.
+  const std::set<std::string>& withheld_tools() const {
+    return withheld_tools_;
+  }
 
  private:
   struct Tool;
@@ -161,7 +185,8 @@ class Server {
 
   ServerOptions options_;
   std::shared_ptr<JsonSchema> tool_definition_schema_;
-  std::map<std::string, std::shared_ptr<Tool>> tools_;
+  std::map<std::string, std::shared_ptr<Tool>> tools_;  // The served ones.
+  std::set<std::string> withheld_tools_;
   std::vector<json> tool_list_;
   std::map<std::string, std::shared_ptr<Prompt>> prompts_;
   std::vector<json> prompt_list_;

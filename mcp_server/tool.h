@@ -66,6 +66,10 @@ class RequestContext {
   // object when unknown.
   virtual json ClientInfo() const = 0;
 
+  // The HTTP session (Mcp-Session-Id) the request came in on; empty on
+  // stdio. It identifies a client, it does not authenticate one.
+  virtual std::string SessionId() const { return ""; }
+
   // Tells every session subscribed to `uri` that the resource changed (a
   // tool call that changed what a resource shows). No-op by default.
   virtual void ResourceUpdated(const std::string& uri) {}

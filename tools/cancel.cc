@@ -1,21 +1,24 @@
-// cancel: stops a run of this repository's journal, and only its own jobs.
+// cancel: stops a run of this repository's journal, and only its own jobs;
+// or, where the profile says cancel_scope: own_jobs, one job of the login
+// user that hpc-mcp did not start. Never another user's job.
 //
-// The journal records the intent (cancel_requested: jobs, by, reason) before
-// the scheduler is asked, so a crash mid-cancel still leaves the reason for
-// the run's end. The job ids come only from the run's journal events: an id
-// the agent typed never reaches the scheduler. The scheduler is then asked
-// until every task has ended (bounded): only a confirmed end is journaled
-// as `cancelled`; an unconfirmed one is left to poll, which records the end
-// when the scheduler reports it.
+// For a run, the journal records the intent (cancel_requested: jobs, by,
+// reason) before the scheduler is asked, so a crash mid-cancel still leaves
+// the reason for the run's end. The job ids come only from the run's journal
+// events: an id the agent typed never reaches the scheduler unless the
+// profile allows own_jobs and the scheduler names the login user as the
+// job's owner. The scheduler is then asked until every task has ended
+// (bounded): only a confirmed end is journaled as `cancelled`; an
+// unconfirmed one is left to poll, which records the end when the scheduler
+// reports it.
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <set>
 
 #include "mcp_server/registration.h"
 #include "tools/registry.h"
+#include "tools/runs/cancel_wait.h"
 #include "tools/runs/cluster_context.h"
 #include "tools/runs/run_resources.h"
 #include "tools/runs/store.h"
@@ -26,32 +29,22 @@ namespace hpc::tools {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// Long enough for scancel/qdel and the wrapper's SIGTERM grace to take
-// effect, short enough for an agent to wait on; what is not confirmed by
-// then is poll's to record.
-constexpr auto kVerifyBudget = std::chrono::seconds(20);
-// Pauses between scheduler queries: quick at first (local cancels are
-// immediate), then spaced out so a slow controller is not hammered.
-constexpr int kQueryPausesMs[] = {500, 1000, 2000, 3000, 4000, 4500, 5000};
-// Unconfirmed after this many queries (about 3.5 s): cancel again.
-constexpr size_t kResendAfterQueries = 3;
-
 struct Outcome {
-  std::string run_id, state, previous_state, native_state, message;
+  std::string run_id, job_id, state, previous_state, native_state, message;
   std::vector<std::string> cancelled_jobs;
   bool verified = false;
 };
 
 mcp::ToolResult Answer(const Outcome& o) {
-  json s{{"run_id", o.run_id},
-         {"state", o.state},
+  json s{{"state", o.state},
          {"previous_state", o.previous_state},
          {"cancelled_jobs", o.cancelled_jobs},
          {"verified", o.verified},
          {"message", o.message}};
+  if (!o.run_id.empty()) s["run_id"] = o.run_id;
+  if (!o.job_id.empty()) s["job_id"] = o.job_id;
   if (!o.native_state.empty()) s["native_state"] = o.native_state;
   mcp::ToolResult r = mcp::ToolResult::Text(o.message);
   r.structured = std::move(s);
@@ -63,15 +56,6 @@ std::string Join(const std::vector<std::string>& v,
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
   return out;
-}
-
-// Sleeps for `d` unless the request is cancelled first; false if it was.
-bool Pause(const std::stop_token& stop, milliseconds d) {
-  std::mutex mu;
-  std::condition_variable_any cv;
-  std::unique_lock lock(mu);
-  cv.wait_for(lock, stop, d, [] { return false; });
-  return !stop.stop_requested();
 }
 
 // Who asked, for the run log and the `cancelled` diagnosis ("by whom").
@@ -105,60 +89,6 @@ Outcome AlreadyEnded(const runs::Run& run) {
   return o;
 }
 
-// The distinct native states of `statuses` ("CANCELLED by 1001"), at most
-// a few: a thousand-task array must not make a thousand-word event.
-std::string NativeStates(const std::vector<cluster::JobStatus>& statuses) {
-  std::set<std::string> seen;
-  std::vector<std::string> out;
-  for (const auto& s : statuses) {
-    std::string n = s.native_state.empty() ? cluster::JobStateName(s.state)
-                                           : s.native_state;
-    if (seen.insert(n).second) out.push_back(n);
-    if (out.size() == 4) break;
-  }
-  return Join(out);
-}
-
-struct Verification {
-  bool ended = false;  // Every task terminal, per the scheduler.
-  std::vector<cluster::JobStatus> statuses;  // The last answer.
-  Status error;                              // The last failed query.
-};
-
-// Asks the scheduler about `ids` until every task has ended, the budget is
-// spent, or the request is cancelled. Jobs still alive after a few seconds
-// are sent the cancel once more: a signal can be lost when it reaches a job
-// in the middle of starting (the local wrapper between its last cancel
-// check and the script's start), and every backend accepts a repeated
-// cancel of the same ids.
-Verification WaitEnded(mcp::RequestContext& ctx, cluster::Scheduler& sched,
-                       const std::vector<std::string>& ids) {
-  Verification v;
-  const auto deadline = Clock::now() + kVerifyBudget;
-  const std::stop_token stop = ctx.stop_token();
-  const size_t n = std::size(kQueryPausesMs);
-  for (size_t i = 0;; ++i) {
-    auto q = sched.Query(ids);
-    if (q.ok()) {
-      v.statuses = std::move(*q);
-      v.ended = !v.statuses.empty() &&
-                std::all_of(v.statuses.begin(), v.statuses.end(),
-                            [](const cluster::JobStatus& s) {
-                              return cluster::IsTerminal(s.state);
-                            });
-      if (v.ended) return v;
-    } else {
-      v.error = q.status();
-    }
-    if (i == kResendAfterQueries) (void)sched.Cancel(ids);
-    const milliseconds pause(kQueryPausesMs[std::min(i, n - 1)]);
-    if (Clock::now() + pause > deadline) return v;
-    ctx.Progress(static_cast<double>(i + 1), std::nullopt,
-                 "waiting for the scheduler to confirm that the jobs ended");
-    if (!Pause(stop, pause)) return v;
-  }
-}
-
 // The submit lock, waiting a little for a submit in flight (it finishes in
 // seconds) but never without bound, and never past a cancelled request.
 Result<runs::SubmitLock> LockSubmits(runs::RunStore& store,
@@ -166,11 +96,12 @@ Result<runs::SubmitLock> LockSubmits(runs::RunStore& store,
   for (int i = 0;; ++i) {
     auto lock = store.TryLockSubmits();
     if (lock.ok() || lock.status().reason() != "busy" || i == 20) return lock;
-    if (!Pause(stop, milliseconds(500))) return lock;
+    if (!runs::Pause(stop, milliseconds(500))) return lock;
   }
 }
 
-Result<mcp::ToolResult> Cancel(mcp::RequestContext& ctx, const json& args) {
+Result<mcp::ToolResult> CancelRun(mcp::RequestContext& ctx,
+                                  const json& args) {
   const std::string run_id = args["run_id"];
   const std::string confirm = args["confirm"];
   const std::string reason = args.value("reason", "");
@@ -275,21 +206,21 @@ Result<mcp::ToolResult> Cancel(mcp::RequestContext& ctx, const json& args) {
             "call cancel again.");
   o.cancelled_jobs = ids;
 
-  Verification v = WaitEnded(ctx, sched, ids);
+  runs::CancelVerification v = runs::WaitEnded(ctx, sched, ids);
   if (!v.ended) {
     o.state = "cancelling";
     std::string seen =
-        !v.statuses.empty() ? "last seen: " + NativeStates(v.statuses)
+        !v.statuses.empty() ? "last seen: " + runs::NativeStates(v.statuses)
         : !v.error.ok()     ? "the last query failed: " + v.error.message()
                             : "no answer yet";
     o.message = "asked the scheduler to cancel run " + run_id + " (jobs " +
                 Join(ids) + "); it has not confirmed the end within " +
-                std::to_string(kVerifyBudget.count()) + " s (" + seen +
+                std::to_string(runs::kCancelVerifyBudget.count()) + " s (" + seen +
                 "). poll records the end when the scheduler reports it.";
     return Answer(o);
   }
   o.verified = true;
-  o.native_state = NativeStates(v.statuses);
+  o.native_state = runs::NativeStates(v.statuses);
   const bool cancelled = std::any_of(
       v.statuses.begin(), v.statuses.end(), [](const cluster::JobStatus& s) {
         return s.state == cluster::JobState::kCancelled;
@@ -324,6 +255,99 @@ Result<mcp::ToolResult> Cancel(mcp::RequestContext& ctx, const json& args) {
               "); the scheduler confirms: " + o.native_state + ".";
   runs::NotifyRunChanged(ctx, run_id);
   return Answer(o);
+}
+
+// Whether `job_id` names one of `run`'s jobs or one of their tasks.
+bool RunHasJob(const runs::Run& run, const std::string& job_id) {
+  for (const auto& id : run.JobIds())
+    if (job_id == id || job_id.starts_with(id + "_") ||
+        job_id.starts_with(id + "."))
+      return true;
+  return false;
+}
+
+// A scheduler job that no run of the journal started (submitted by hand or
+// from another repository): only with the profile's cancel_scope: own_jobs,
+// and only when the scheduler says the login user owns it. No journal event
+// besides the audit: there is no run to record it on.
+Result<mcp::ToolResult> CancelJob(mcp::RequestContext& ctx, const json& args) {
+  const std::string job_id = args["job_id"];
+  const std::string confirm = args["confirm"];
+  const std::string profile = args.value("profile", "local");
+  if (confirm != job_id)
+    return InvalidArgument(
+        "confirm (\"" + confirm + "\") does not repeat job_id (\"" + job_id +
+        "\"); nothing was cancelled. To cancel job " + job_id +
+        ", call cancel again with confirm set to exactly the same job id.");
+  auto repo = workspace::ResolveRepo(ctx, args);
+  if (!repo.ok()) return repo.status();
+  auto store = runs::RunStore::ForRepo(*repo);
+  if (!store.ok()) return store.status();
+  auto table = (*store)->Load();
+  if (!table.ok()) return table.status();
+  for (const auto& [id, run] : (*table)->runs)
+    if (run.profile == profile && RunHasJob(run, job_id))
+      return InvalidArgument("job " + job_id + " belongs to run " + id +
+                             " of this repository; nothing was cancelled. "
+                             "Cancel the run instead (run_id and confirm " +
+                             id + "), so that its journal records why.");
+  auto cluster = runs::OpenCluster(profile, *repo);
+  if (!cluster.ok()) return cluster.status();
+  const cluster::ClusterProfile& p = (*cluster)->profile;
+  if (p.cancel_scope != "own_jobs")
+    return PermissionDenied(
+               "profile " + p.name +
+               " lets cancel stop only the runs of this repository's journal "
+               "(cancel_scope: runs in " + p.source + "); job " + job_id +
+               " is not one of them, so nothing was cancelled")
+        .WithReason("cancel_scope", false,
+                    "if it is a run of this repository, cancel it by run_id "
+                    "(list_runs shows them); otherwise ask the person who "
+                    "owns " + p.source +
+                        " whether to set cancel_scope: own_jobs there");
+  cluster::Scheduler& sched = *(*cluster)->scheduler;
+  auto owner = sched.Owner(job_id);
+  if (!owner.ok()) return owner.status();
+  if (!owner->active)
+    return NotFound("job " + job_id + " is not queued or running on " +
+                    p.name + "; nothing was cancelled. Check the id (the "
+                    "scheduler's queue lists the jobs that can be cancelled).");
+  if (!owner->mine())
+    return PermissionDenied("job " + job_id + " belongs to user " +
+                            owner->owner + ", not to " + owner->me +
+                            " (the user profile " + p.name +
+                            " logs in as); hpc-mcp never cancels another "
+                            "user's job, so nothing was cancelled")
+        .WithReason("foreign_job", false,
+                    "ask " + owner->owner +
+                        " or the cluster's administrators to cancel it");
+  Status sent = sched.Cancel({job_id});
+  if (!sent.ok()) return sent;
+  Outcome o;
+  o.job_id = job_id;
+  o.previous_state = "active";
+  o.cancelled_jobs = {job_id};
+  runs::CancelVerification v = runs::WaitEnded(ctx, sched, {job_id});
+  o.native_state = runs::NativeStates(v.statuses);
+  o.verified = v.ended;
+  o.state = !v.ended ? "cancelling" : runs::AggregateState(v.statuses);
+  o.message = v.ended ? "cancelled job " + job_id + " of " + owner->me +
+                            " on " + p.name + "; the scheduler says: " +
+                            o.native_state + "."
+                      : "asked the scheduler to cancel job " + job_id +
+                            "; it has not confirmed the end within " +
+                            std::to_string(runs::kCancelVerifyBudget.count()) +
+                            " s. Check again with the scheduler's queue.";
+  return Answer(o);
+}
+
+Result<mcp::ToolResult> Cancel(mcp::RequestContext& ctx, const json& args) {
+  if (args.contains("run_id") == args.contains("job_id"))
+    return InvalidArgument(
+        "give exactly one of run_id (a run of this repository's journal) and "
+        "job_id (a scheduler job hpc-mcp did not start, which the profile's "
+        "cancel_scope: own_jobs must allow); nothing was cancelled.");
+  return args.contains("run_id") ? CancelRun(ctx, args) : CancelJob(ctx, args);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "tools/registry.h"
 
+#include "mcp_server/redact.h"
 #include "mcp_server/registration.h"
+#include "tools/runs/audit.h"
 #include "tools/runs/run_resources.h"
 #include "tools/runs/store.h"
 
@@ -19,6 +21,13 @@ mcp::ServerOptions DefaultServerOptions() {
   o.version = HPC_MCP_VERSION;
   if (auto text = mcp::FindAsset(HpcAssets(), "prompts/instructions.md"))
     o.instructions = std::string(*text);
+  o.wrap_tool = runs::Audited;
+  o.finish_tool_result = [](mcp::json& result) {
+    // submit's confirm_token (tools/runs/confirm.h) is handed to the agent
+    // to repeat; it looks like a secret and must not be redacted.
+    static const mcp::PublicKeys kIssued = {"confirm_token", "token"};
+    mcp::RedactJson(result, kIssued);
+  };
   return o;
 }
 

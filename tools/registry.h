@@ -17,7 +17,9 @@ namespace hpc::tools {
 // The product's embedded files: schemas/, prompts/, cluster_profiles/.
 mcp::AssetTable HpcAssets();  // Generated at build time.
 
-// The server's identity and instructions (prompts/instructions.md).
+// The server's identity and instructions (prompts/instructions.md), the
+// audit of mutating calls (runs/audit.h) and the redaction of every tool
+// result (mcp_server/redact.h).
 mcp::ServerOptions DefaultServerOptions();
 
 // hpc-mcp's own flags (--state-dir).

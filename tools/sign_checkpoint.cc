@@ -28,7 +28,8 @@ std::optional<std::string> MainJobId(const runs::Run& run) {
 Result<mcp::ToolResult> SignCheckpoint(mcp::RequestContext& ctx,
                                        const json& args) {
   const auto start = std::chrono::steady_clock::now();
-  auto t = checkpoint::OpenTarget(ctx, args, /*from_signoff=*/false);
+  auto t = checkpoint::OpenTarget(ctx, args, /*from_signoff=*/false,
+                                  runs::Intent::kChange);
   if (!t.ok()) return t.status();
   if (t->run && t->run->active())
     return FailedPrecondition("not signing: run " + t->run->id + " is still " +

@@ -3,6 +3,7 @@
 // tools/runs/submitter.h; this file is the tool's edge.
 #include "mcp_server/registration.h"
 #include "tools/registry.h"
+#include "tools/runs/limits.h"
 #include "tools/runs/submitter.h"
 #include "tools/workspace/repo.h"
 
@@ -24,8 +25,26 @@ Result<mcp::ToolResult> Submit(mcp::RequestContext& ctx, const json& args) {
   if (!out.ok()) return out.status();
   const json& o = *out;
   std::string text;
-  if (o["dry_run"].get<bool>()) {
-    text = "dry run of " + o["run_id"].get<std::string>() + ": nothing submitted.\n";
+  if (o.contains("confirm")) {
+    const json& k = o["confirm"];
+    text = "confirmation needed: " + o["run_id"].get<std::string>() +
+           " would use about " + runs::FormatHours(k["gpu_hours"]) +
+           " GPU-hours, above profile " + req->profile +
+           "'s confirm_above_gpu_hours of " +
+           runs::FormatHours(k["above_gpu_hours"]) +
+           ". Nothing was submitted; the plan is in structuredContent.plan. "
+           "To submit, repeat the same call with \"confirm_token\": \"" +
+           k["token"].get<std::string>() + "\" (works once, within " +
+           std::to_string(k["expires_in_s"].get<int64_t>() / 60) + " minutes).";
+  } else if (o["dry_run"].get<bool>()) {
+    text = "dry run of " + o["run_id"].get<std::string>() +
+           ": nothing submitted. Estimate: " +
+           runs::FormatHours(o["estimate"]["gpu_hours"]) + " GPU-hours" +
+           (o["estimate"]["needs_confirmation"].get<bool>()
+                ? " (above the profile's confirmation threshold: submit "
+                  "will ask for a confirm_token)"
+                : "") +
+           ".\n";
     for (const auto& j : o["plan"]["jobs"])
       text += "--- " + j["role"].get<std::string>() + " job: " + j["script_path"].get<std::string>() +
               "\n" + j["script"].get<std::string>();

@@ -62,7 +62,7 @@ Result<mcp::ToolResult> TailLog(mcp::RequestContext& ctx, const json& args) {
     if (!p.ok()) return p.status();
     path = *p;
   }
-  auto cluster = runs::OpenCluster(profile, *repo);
+  auto cluster = runs::OpenCluster(profile, *repo, runs::Intent::kObserve);
   if (!cluster.ok()) return cluster.status();
   if (by_path) {
     auto checked = (*cluster)->CheckPath(args["path"].get<std::string>());

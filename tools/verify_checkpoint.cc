@@ -15,7 +15,8 @@ using nlohmann::json;
 Result<mcp::ToolResult> VerifyCheckpoint(mcp::RequestContext& ctx,
                                          const json& args) {
   const auto start = std::chrono::steady_clock::now();
-  auto t = checkpoint::OpenTarget(ctx, args, /*from_signoff=*/true);
+  auto t = checkpoint::OpenTarget(ctx, args, /*from_signoff=*/true,
+                                  runs::Intent::kObserve);
   if (!t.ok()) return t.status();
   checkpoint::VerifyRequest req;
   req.root = t->root;

@@ -113,7 +113,9 @@ class RunRepo {
     return last;
   }
 
-  // The journal's events, parsed (header skipped).
+  // The journal's events, parsed (header skipped), without the `audit`
+  // events every mutating call adds (tests/tools/runs/audit_test.cc reads
+  // those): what a call did, not that it was made.
   std::vector<json> Events() const {
     std::vector<json> out;
     std::ifstream in(dir_.path() / ".hpc-mcp/journal.jsonl");
@@ -125,7 +127,7 @@ class RunRepo {
         continue;
       }
       json j = json::parse(line, nullptr, false);
-      if (!j.is_discarded()) out.push_back(j);
+      if (!j.is_discarded() && j.value("name", "") != "audit") out.push_back(j);
     }
     return out;
   }

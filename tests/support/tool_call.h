@@ -46,10 +46,16 @@ inline json CallTool(const std::string& name, json arguments,
 // a test can search all of them (for a planted secret, say).
 class AgentSession {
  public:
-  AgentSession() : server_(Options()) {
+  // `session_id` as an HTTP session would have it ("" as on stdio);
+  // `client_info` as initialize sends it.
+  explicit AgentSession(const std::string& session_id = "",
+                        json client_info = json::object())
+      : server_(Options()) {
     REQUIRE(tools::RegisterAll(server_).ok());
-    session_ = server_.NewSession("");
-    Send("initialize", {{"protocolVersion", "2025-11-25"}});
+    session_ = server_.NewSession(session_id);
+    json init{{"protocolVersion", "2025-11-25"}};
+    if (!client_info.empty()) init["clientInfo"] = std::move(client_info);
+    Send("initialize", std::move(init));
     Send("logging/setLevel", {{"level", "debug"}});
   }
   ~AgentSession() { server_.Shutdown(); }
@@ -60,6 +66,13 @@ class AgentSession {
     json params{{"name", tool}, {"arguments", std::move(args)}};
     if (!progress_token.empty()) params["_meta"] = {{"progressToken", progress_token}};
     return Send("tools/call", std::move(params))["result"];
+  }
+  // The structuredContent of a call that must succeed.
+  json Ok(const std::string& tool, json args) {
+    json r = Call(tool, std::move(args));
+    INFO(tool << ": " << r.dump());
+    REQUIRE_FALSE(r.value("isError", false));
+    return r["structuredContent"];
   }
   // Every response and notification so far, one JSON text per line.
   std::string Everything() const {

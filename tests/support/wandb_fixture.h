@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "mcp_server/redact.h"
+
 namespace hpc::testing {
 
 // --- The transaction-log format of tools/wandb/datastore.h, written. ---
@@ -144,12 +146,16 @@ inline std::string WandbStandIn() {
   return s.str();
 }
 
-// The server's log (spdlog's default logger) for the duration of a test.
+// The server's log (spdlog's default logger) for the duration of a test:
+// raw, or through the redacting sink exactly as serve.cc sets it up.
 class LogCapture {
  public:
-  LogCapture() : old_(spdlog::default_logger()) {
-    auto logger = std::make_shared<spdlog::logger>(
-        "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(os_));
+  enum Sink { kRaw, kRedacting };
+  explicit LogCapture(Sink sink = kRaw) : old_(spdlog::default_logger()) {
+    spdlog::sink_ptr out =
+        std::make_shared<spdlog::sinks::ostream_sink_mt>(os_);
+    if (sink == kRedacting) out = mcp::RedactingSink(std::move(out));
+    auto logger = std::make_shared<spdlog::logger>("capture", std::move(out));
     logger->set_level(spdlog::level::trace);
     spdlog::set_default_logger(logger);
   }

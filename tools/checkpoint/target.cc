@@ -27,7 +27,7 @@ std::string LinkedRoot(const runs::Run& run, bool from_signoff) {
 
 Result<CheckpointTarget> OpenTarget(mcp::RequestContext& ctx,
                                     const nlohmann::json& args,
-                                    bool from_signoff) {
+                                    bool from_signoff, runs::Intent intent) {
   auto resolved = workspace::ResolveRepo(ctx, args);
   if (!resolved.ok()) return resolved.status();
   const std::string& repo = *resolved;
@@ -58,7 +58,7 @@ Result<CheckpointTarget> OpenTarget(mcp::RequestContext& ctx,
     return InvalidArgument(
         "give `path` (the checkpoint's directory) or a run_id");
   while (path.size() > 1 && path.back() == '/') path.pop_back();
-  auto cluster = runs::OpenCluster(profile, repo);
+  auto cluster = runs::OpenCluster(profile, repo, intent);
   if (!cluster.ok()) return cluster.status();
   t.cluster = std::move(*cluster);
   auto checked = t.cluster->CheckPath(path);

@@ -36,10 +36,11 @@ struct CheckpointTarget {
 
 // From the arguments repo, run_id, path and profile. Without `path`, the
 // run's linked checkpoint is used: for `from_signoff`, the directory of its
-// checkpoint_signoff link first, then its checkpoint link.
+// checkpoint_signoff link first, then its checkpoint link. `intent` is the
+// calling tool's (see runs::OpenCluster).
 Result<CheckpointTarget> OpenTarget(mcp::RequestContext& ctx,
                                     const nlohmann::json& args,
-                                    bool from_signoff);
+                                    bool from_signoff, runs::Intent intent);
 
 // A file argument on this machine (a key, an allowed_signers file): "~" and
 // "~/x" expand against $HOME; anything else must be absolute.

@@ -232,6 +232,21 @@ class HostScheduler : public Scheduler {
     return host::ParseFindOutput(res->out);
   }
 
+  // The wrapper's jobs live under the login user's own state directory: a
+  // job found there is that user's.
+  Result<JobOwner> Owner(const std::string& id) override {
+    auto q = Query({id});
+    if (!q.ok()) return q.status();
+    auto me = RemoteUser(*remote_);
+    if (!me.ok()) return me.status();
+    JobOwner o{.me = *me};
+    o.active = std::any_of(q->begin(), q->end(), [](const JobStatus& s) {
+      return s.state != JobState::kUnknown && !IsTerminal(s.state);
+    });
+    if (o.active) o.owner = o.me;
+    return o;
+  }
+
   Status Cancel(const std::vector<std::string>& ids) override {
     if (ids.empty()) return Status::Ok();
     HPC_RETURN_IF_ERROR(CheckIds(ids));

@@ -221,24 +221,10 @@ Result<JobRequest> PrepareRequest(const ClusterProfile& profile,
   if (!res.time.empty()) {
     auto t = ParseWalltime(res.time);
     if (!t.ok()) return t.status();
-    if (!profile.limits.max_walltime.empty()) {
-      auto max = ParseWalltime(profile.limits.max_walltime);
-      if (max.ok() && *t > *max)
-        return InvalidArgument("walltime " + res.time + " exceeds profile " +
-                               profile.name + "'s max_walltime " +
-                               profile.limits.max_walltime);
-    }
   }
   if (!r.array.empty()) {
     auto a = ParseArraySpec(r.array);
     if (!a.ok()) return a.status();
-    if (profile.limits.max_array_size > 0 &&
-        a->tasks.size() > static_cast<size_t>(profile.limits.max_array_size))
-      return InvalidArgument("array " + r.array + " has " +
-                             std::to_string(a->tasks.size()) +
-                             " tasks; profile " + profile.name +
-                             " allows at most " +
-                             std::to_string(profile.limits.max_array_size));
   }
   for (const auto& id : r.after_ok) {
     if (id.empty() || id[0] == '-' ||

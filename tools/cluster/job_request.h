@@ -1,7 +1,9 @@
 // What every backend checks and renders the same way before submitting a
 // JobRequest: walltime, memory and array syntax, names, absolute paths,
-// environment keys, profile defaults and limits, and the generated block of
-// shell lines (environment exports) placed into a batch script.
+// environment keys, profile defaults, and the generated block of shell
+// lines (environment exports) placed into a batch script. The profile's
+// limits are not checked here but in runs::CheckLimits (runs/limits.h),
+// the one place that knows the whole submission and the repository's runs.
 //
 // Environment values are written into the script as `export K=<quoted>`
 // lines quoted by remote::ShellQuote rather than passed on the submit
@@ -43,7 +45,7 @@ struct ArraySpec {
 Result<ArraySpec> ParseArraySpec(std::string_view spec, size_t max_tasks = 0);
 
 // The request with empty resource fields filled from the profile's defaults,
-// checked against the profile's limits and the rules every backend shares:
+// checked against the rules every backend shares:
 // job name of letters, digits and -_. ; absolute paths free of control
 // characters; environment keys that are shell identifiers, values without
 // NUL; a script that starts with "#!"; array syntax.

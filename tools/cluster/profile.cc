@@ -165,6 +165,8 @@ Result<ClusterProfile> ParseProfile(std::string_view yaml_text, std::string_view
     return fail("/name", "is \"" + p.name + "\" but the file is named " + Stem(source) +
                              ".yaml; make them agree");
   p.description = Str(j, "description");
+  p.read_only = j.value("read_only", false);
+  p.cancel_scope = j.value("cancel_scope", "runs");
   p.scheduler = j["scheduler"];
 
   const json& a = j["access"];
@@ -223,6 +225,21 @@ Result<ClusterProfile> ParseProfile(std::string_view yaml_text, std::string_view
     p.limits.max_array_size = l.value("max_array_size", 0);
     p.limits.max_concurrent_jobs = l.value("max_concurrent_jobs", 0);
     p.limits.min_query_interval_seconds = l.value("min_query_interval_seconds", 10);
+    p.limits.allowed_partitions = Strings(l, "allowed_partitions");
+    p.limits.allowed_accounts = Strings(l, "allowed_accounts");
+    p.limits.allowed_qos = Strings(l, "allowed_qos");
+    // The schema has checked the types (integer or number).
+    auto number = [&l](const char* key) -> std::optional<double> {
+      if (!l.contains(key)) return std::nullopt;
+      return l[key].get<double>();
+    };
+    if (auto v = number("max_gpus")) p.limits.max_gpus = static_cast<int>(*v);
+    if (auto v = number("max_nodes")) p.limits.max_nodes = static_cast<int>(*v);
+    if (auto v = number("max_jobs_in_flight"))
+      p.limits.max_jobs_in_flight = static_cast<int>(*v);
+    p.limits.max_gpu_hours_in_flight = number("max_gpu_hours_in_flight");
+    p.limits.max_gpu_hours_per_day = number("max_gpu_hours_per_day");
+    p.limits.confirm_above_gpu_hours = number("confirm_above_gpu_hours");
   }
   p.raw = j;
   return p;

@@ -40,17 +40,37 @@ struct ResourceDefaults {
   int cpus = 0, gpus = 0;  // 0: not set.
 };
 
+// What a submission may ask for; enforced in one place, runs::CheckLimits
+// (tools/runs/limits.h), before anything reaches the scheduler. Unset
+// (empty, nullopt): no limit.
 struct Limits {
-  std::string max_walltime;     // "1-00:00:00"; empty: none.
-  int max_array_size = 0;       // 0: none.
-  int max_concurrent_jobs = 0;  // 0: none.
+  std::string max_walltime;  // "1-00:00:00", per job.
+  int max_array_size = 0;    // Array tasks per submission; 0: none.
+  // Job-wrapper slots (local and host schedulers): a throttle, not a
+  // refusal. 0: none.
+  int max_concurrent_jobs = 0;
   int min_query_interval_seconds = 10;
+  std::vector<std::string> allowed_partitions, allowed_accounts, allowed_qos;
+  std::optional<int> max_gpus;            // Per job: GPUs per node x nodes.
+  std::optional<int> max_nodes;           // Per job.
+  std::optional<int> max_jobs_in_flight;  // Scheduler jobs, tasks counted.
+  std::optional<double> max_gpu_hours_in_flight, max_gpu_hours_per_day;
+  std::optional<double> confirm_above_gpu_hours;
 };
 
 struct ClusterProfile {
   std::string name;
-  std::string source;  // File it was loaded from ("embedded:cluster_profiles/local.yaml").
+  std::string source;  // File it was loaded from
+                       // ("embedded:cluster_profiles/local.yaml").
   std::string description;
+  // No tool that may change something acts through this profile; enforced
+  // in one place, runs::CheckMayChange (tools/runs/cluster_context.h).
+  bool read_only = false;
+  // What cancel may stop through this profile: "runs" (the runs of the
+  // repository's journal, and nothing else) or "own_jobs" (also the login
+  // user's other jobs, by job id). Another user's job never; see
+  // tools/cancel.cc.
+  std::string cancel_scope = "runs";
   std::string scheduler = "local";  // local | slurm | sge | host
   Access access;
   std::vector<std::string> login_shell = {"bash", "-l"};

@@ -1,11 +1,27 @@
 #include "tools/cluster/scheduler.h"
 
 #include "tools/cluster/host.h"
+#include "tools/cluster/job_request.h"
 #include "tools/cluster/local.h"
 #include "tools/cluster/sge.h"
 #include "tools/cluster/slurm.h"
+#include "tools/cluster/text.h"
 
 namespace hpc::cluster {
+
+Result<std::string> RemoteUser(remote::Remote& remote) {
+  remote::RunOptions o;
+  o.login_shell = false;
+  o.timeout = std::chrono::seconds(30);
+  auto r = remote.Run({"id", "-un"}, o);
+  if (!r.ok()) return r.status();
+  std::string user(text::Trim(r->out));
+  if (!r->ok() || user.empty())
+    return Unavailable("cannot tell which user " + remote.Describe() +
+                       " logs in as (id -un: " + CommandMessage(*r) + ")")
+        .WithReason("command_failed", true, "check the connection with preflight");
+  return user;
+}
 
 Result<std::unique_ptr<Scheduler>> MakeScheduler(
     const ClusterProfile& profile, std::shared_ptr<remote::Remote> remote) {

@@ -43,6 +43,15 @@ struct JobRequest {
   std::map<std::string, std::string> env;  // Exported to the job.
 };
 
+// Who holds a job that is still queued or running (JobOwner::active), as
+// the scheduler says, and who the Remote logs in as.
+struct JobOwner {
+  bool active = false;  // False: ended, purged, or never existed.
+  std::string owner;    // The job's user; empty when !active.
+  std::string me;       // The user the Remote logs in as.
+  bool mine() const { return active && owner == me; }
+};
+
 struct SubmitResult {
   std::string job_id;
   std::string native_output;  // What the submit command printed.
@@ -64,6 +73,11 @@ class Scheduler {
       const std::vector<std::string>& job_ids) = 0;
 
   virtual Status Cancel(const std::vector<std::string>& job_ids) = 0;
+  // The owner of `job_id` while it is queued or running. Asked before a job
+  // that no run of the journal started is cancelled: hpc-mcp never cancels
+  // another user's job, whatever its profile allows (the scheduler may well
+  // let an operator or a coordinator do it).
+  virtual Result<JobOwner> Owner(const std::string& job_id) = 0;
 
   // The ids of this user's jobs whose comment (JobRequest::comment, our run
   // tag) equals `comment`, whether queued, running or ended (as far back as
@@ -74,6 +88,9 @@ class Scheduler {
   virtual Result<std::vector<std::string>> FindByComment(
       const std::string& comment) = 0;
 };
+
+// The user `remote` logs in as (`id -un` there).
+Result<std::string> RemoteUser(remote::Remote& remote);
 
 // The backend `profile.scheduler` names, running its commands through
 // `remote`.

@@ -146,6 +146,24 @@ class SgeScheduler : public Scheduler {
     return merged;
   }
 
+  Result<JobOwner> Owner(const std::string& id) override {
+    if (!ValidId(id))
+      return InvalidArgument("\"" + id + "\" is not a Grid Engine job id (123 or 123.4)");
+    auto me = RemoteUser(*remote_);
+    if (!me.ok()) return me.status();
+    JobOwner o{.me = *me};
+    auto q = RunSchedulerCommand(*remote_, sge::QstatJobArgv({id}), Options(),
+                                 "Grid Engine");
+    if (!q.ok()) return q.status();
+    if (!q->ok()) {
+      if (Contains(q->out + q->err, "do not exist")) return o;
+      return sge::CommandError("qstat", *q, remote_->Describe());
+    }
+    o.owner = sge::ParseOwner(q->out);
+    o.active = !o.owner.empty();
+    return o;
+  }
+
   Result<std::vector<std::string>> FindByComment(
       const std::string& comment) override {
     if (comment.empty() || comment.find(',') != std::string::npos ||

@@ -89,6 +89,8 @@ Result<std::vector<JobStatus>> ParseQstatXml(std::string_view xml,
 std::vector<std::string> QstatJobArgv(const std::vector<std::string>& ids);
 // "<job>.<task>" or "<job>" -> first error reason, from `qstat -j` output.
 std::map<std::string, std::string> ParseErrorReasons(std::string_view out);
+// The owner: line of `qstat -j` text output (one job); empty if none.
+std::string ParseOwner(std::string_view out);
 
 std::vector<std::string> QacctArgv(const std::vector<std::string>& ids);
 // One status per record of `qacct -j` output (the last record per job and

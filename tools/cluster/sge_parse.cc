@@ -394,6 +394,12 @@ std::map<std::string, std::string> ParseErrorReasons(std::string_view out) {
   return reasons;
 }
 
+std::string ParseOwner(std::string_view out) {
+  for (std::string_view line : text::Lines(out))
+    if (text::StartsWith(line, "owner:")) return std::string(Trim(line.substr(6)));
+  return "";
+}
+
 std::vector<std::string> QacctArgv(const std::vector<std::string>& ids) {
   std::vector<std::string> bases;
   for (const auto& id : ids) {

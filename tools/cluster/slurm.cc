@@ -112,6 +112,30 @@ class SlurmScheduler : public Scheduler {
     return merged;
   }
 
+  Result<JobOwner> Owner(const std::string& id) override {
+    if (!slurm::IsJobId(id))
+      return InvalidArgument("\"" + id + "\" is not a Slurm job id (12345 or 12345_7)");
+    auto me = RemoteUser(*remote_);
+    if (!me.ok()) return me.status();
+    JobOwner o{.me = *me};
+    auto q = RunSchedulerCommand(*remote_, slurm::SqueueOwnerArgv(id),
+                                 Options(), "Slurm");
+    if (!q.ok()) return q.status();
+    if (!q->ok()) {
+      if (text::Contains(q->err, "Invalid job id specified")) return o;
+      return slurm::CommandError("squeue", *q, remote_->Describe());
+    }
+    // One row per queued task of an array: the same user on each.
+    for (std::string_view line : text::Lines(q->out)) {
+      std::string_view user = text::Trim(line);
+      if (user.empty()) continue;
+      o.active = true;
+      o.owner = std::string(user);
+      break;
+    }
+    return o;
+  }
+
   Result<std::vector<std::string>> FindByComment(
       const std::string& comment) override {
     // squeue prints "(null)" for a job without a comment: that comment

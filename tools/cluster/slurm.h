@@ -76,6 +76,10 @@ std::vector<std::string> SacctArgv(const std::vector<std::string>& ids);
 // an empty id every job the controller holds.
 std::vector<std::string> ScontrolArgv(const std::string& id);
 std::vector<std::string> ScancelArgv(const std::vector<std::string>& ids);
+// The user of job `id` (one line per queued task), queued or running only.
+std::vector<std::string> SqueueOwnerArgv(const std::string& id);
+// "12345" or "12345_7": what SqueueOwnerArgv and cancel take from an agent.
+bool IsJobId(std::string_view id);
 
 // Rows of `squeue --format=<SqueueArgv's format>`; compressed pending array
 // ranges ("7_[2-4%2]") expand to one status per task. `utc_offset` is used

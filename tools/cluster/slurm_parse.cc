@@ -328,6 +328,22 @@ std::vector<std::string> ScontrolArgv(const std::string& id) {
   return a;
 }
 
+std::vector<std::string> SqueueOwnerArgv(const std::string& id) {
+  return {"squeue", "--noheader", "--jobs=" + id, "--format=%u"};
+}
+
+bool IsJobId(std::string_view id) {
+  size_t digits = 0, i = 0;
+  while (i < id.size() && id[i] >= '0' && id[i] <= '9') ++i, ++digits;
+  if (digits == 0 || digits > 12) return false;
+  if (i == id.size()) return true;
+  if (id[i] != '_' || id.size() - i - 1 == 0 || id.size() - i - 1 > 9)
+    return false;
+  for (++i; i < id.size(); ++i)
+    if (id[i] < '0' || id[i] > '9') return false;
+  return true;
+}
+
 std::vector<std::string> ScancelArgv(const std::vector<std::string>& ids) {
   std::vector<std::string> a = {"scancel"};
   a.insert(a.end(), ids.begin(), ids.end());

@@ -15,6 +15,7 @@
 
 #include "mcp_server/assets.h"
 #include "mcp_server/json_rpc.h"
+#include "mcp_server/redact.h"
 #include "mcp_server/schema.h"
 #include "tools/registry.h"
 
@@ -118,6 +119,8 @@ Result<Journal> Journal::Open(const std::string& state_dir) {
 Status Journal::Append(Event event) {
   if (event.ts.empty()) event.ts = NowUtc();
   if (event.context.is_null()) event.context = json::object();  // `{}` in C++ is null.
+  // No secret reaches the disk, whatever a tool put in the context.
+  mcp::RedactJson(event.context);
   json line = ToJson(event);
   auto violations = EventSchema().Validate(line);
   if (!violations.empty())

@@ -49,8 +49,9 @@ class Journal {
   // file with its version header when missing.
   static Result<Journal> Open(const std::string& state_dir);
 
-  // Appends `event` (ts filled in when empty) and fsyncs. InvalidArgument
-  // when the event does not match schemas/journal_event.json.
+  // Appends `event` (ts filled in when empty), its context passed through
+  // mcp::RedactJson (mcp_server/redact.h), and fsyncs. InvalidArgument when
+  // the event does not match schemas/journal_event.json.
   Status Append(Event event);
 
   // Every event in order. A journal written by a newer version is refused

@@ -391,6 +391,10 @@ Result<Outcome> WriteRunLog(const std::string& repo, const json& args) {
     return NotFound("run " + c.run_id + " is not in the journal of " + repo +
                     "; list_runs shows this repository's runs");
   c.run = &it->second;
+  // Every action changes files, and publish opens no cluster: refused here
+  // on a read-only profile rather than where a cluster is opened.
+  if (auto p = cluster::LoadProfile(c.run->profile, repo); p.ok())
+    HPC_RETURN_IF_ERROR(runs::CheckMayChange(*p));
   if (c.action == kRefresh && LinkOf(*c.run).empty()) return std::move(c.out);
   auto path = TargetPath(c);
   if (!path.ok()) return path.status();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <regex>
 
+#include "mcp_server/redact.h"
+
 namespace hpc::runlog {
 namespace {
 
@@ -15,35 +17,15 @@ const regex& UrlRe() {
   return r;
 }
 
-// Secrets that stand on their own, whatever surrounds them.
-const std::vector<regex>& TokenRes() {
+// What the server-wide pass (mcp_server/redact.h) leaves because a tool
+// answer may need it, and a published log does not: a full git commit looks
+// like a W&B key, and "Basic" also starts ordinary prose there.
+const std::vector<regex>& PublishOnlySecretRes() {
   static const std::vector<regex> v = {
-      regex(
-          R"(-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)"),
-      regex(R"(\bgh[pousr]_[A-Za-z0-9]{20,})"),
-      regex(R"(\bgithub_pat_[A-Za-z0-9_]{20,})"),
-      regex(R"(\bhf_[A-Za-z0-9]{20,})"),
-      regex(R"(\bsk-[A-Za-z0-9_-]{20,})"),
-      regex(R"(\bxox[abprs]-[A-Za-z0-9-]{10,})"),
-      regex(R"(\bAKIA[0-9A-Z]{16}\b)"),
-      regex(R"(\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"),
       regex(R"(\b[0-9a-fA-F]{40}\b)"),
-      regex(R"(\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,})", kIcase),
+      regex(R"(\bBasic\s+[A-Za-z0-9._~+/=-]{8,})", kIcase),
   };
   return v;
-}
-
-// key=value / "key": "value" whose key names a secret; the value is group 3.
-const regex& KeyValueRe() {
-  static const regex r(
-      R"(\b([A-Za-z0-9_.-]*(?:api[_-]?key|apikey|access[_-]?key|token|secret|passw(?:or)?d|credentials?))(["']?\s*[=:]\s*["']?)([^\s"'`<>|,;]+))",
-      kIcase);
-  return r;
-}
-
-const regex& UrlCredentialsRe() {
-  static const regex r(R"(([A-Za-z][A-Za-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@)");
-  return r;
 }
 
 // An absolute path after a delimiter; group 2 is the path.
@@ -214,11 +196,11 @@ void AddUnique(std::vector<std::string>& list, std::string v) {
     list.push_back(v);
 }
 
-std::string ScrubSecrets(std::string text) {
-  text = std::regex_replace(text, UrlCredentialsRe(), "$1<redacted>@");
-  for (const auto& re : TokenRes())
-    text = std::regex_replace(text, re, "<redacted>");
-  return std::regex_replace(text, KeyValueRe(), "$1$2<redacted>");
+std::string ScrubSecrets(const std::string& text) {
+  std::string out = mcp::Redact(text);
+  for (const auto& re : PublishOnlySecretRes())
+    out = std::regex_replace(out, re, mcp::kRedacted);
+  return out;
 }
 
 std::string ScrubPlaces(const std::string& part) {
@@ -276,13 +258,7 @@ std::string Sanitize(std::string_view view, const Identifiers& ids) {
 std::vector<std::string> Leaks(std::string_view view, const Identifiers& ids) {
   const std::string text(view);
   std::vector<std::string> found;
-  for (const auto& re : TokenRes())
-    if (std::regex_search(text, re)) found.push_back("a secret-shaped string");
-  for (std::sregex_iterator it(text.begin(), text.end(), KeyValueRe()), end;
-       it != end; ++it)
-    found.push_back("the value of " + (*it)[1].str());
-  if (std::regex_search(text, UrlCredentialsRe()))
-    found.push_back("credentials in a URL");
+  if (ScrubSecrets(text) != text) found.push_back("a secret");
   if (std::regex_search(text, IpRe())) found.push_back("an IP address");
   const std::vector<Named> words = Words(ids);
   OutsideUrls(text, [&](const std::string& part) {

@@ -3,14 +3,12 @@
 // and W&B link stay.
 //
 // Removed, in this order:
-//   1. secrets: values of key=value / key: value pairs whose key ends in
-//      api_key, access_key, token, secret, password, passwd or credential(s)
-//      (WANDB_API_KEY=..., "hf_token": "..."); GitHub (ghp_..,
-//      github_pat_..), Hugging Face (hf_..), OpenAI-style (sk-..), Slack,
-//      AWS access key ids, JWTs, bearer tokens, PEM private keys, any
+//   1. secrets: what the server-wide redaction pass removes
+//      (mcp_server/redact.h: registered secrets, key=value secrets such as
+//      WANDB_API_KEY=... or "hf_token": "...", issuer-shaped tokens, bearer
+//      tokens, PEM private keys, user:password@ in URLs), plus any
 //      40-hex-digit string (a W&B API key; a git commit shown in full looks
-//      the same, so run logs show commits abbreviated), and user:password@
-//      in URLs;
+//      the same, so run logs show commits abbreviated) and Basic credentials;
 //   2. absolute paths (/..., ~/..., $SCRATCH/...) outside URLs: replaced by
 //      "…/<last component>", which keeps "step_1000" or "config.yaml" and
 //      drops the scratch/home/project directories before it;

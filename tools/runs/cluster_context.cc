@@ -12,9 +12,27 @@ Result<std::string> Cluster::CheckPath(const std::string& path) const {
   return checked.status();
 }
 
-Result<std::unique_ptr<Cluster>> OpenCluster(const std::string& name, const std::string& repo) {
+Status CheckMayChange(const cluster::ClusterProfile& profile) {
+  if (!profile.read_only) return Status::Ok();
+  return PermissionDenied(
+             "profile " + profile.name + " is read-only (read_only: true in " +
+             profile.source +
+             "): no tool that changes something acts through it, so nothing "
+             "was done. poll, wait_for_runs, tail_log, list_runs, preflight "
+             "and verify_checkpoint still work on it")
+      .WithReason(
+          "profile_read_only", false,
+          "ask the person who owns " + profile.source +
+              " whether to set read_only: false there; do not work around it "
+              "with another profile");
+}
+
+Result<std::unique_ptr<Cluster>> OpenCluster(const std::string& name,
+                                             const std::string& repo,
+                                             Intent intent) {
   auto profile = cluster::LoadProfile(name, repo);
   if (!profile.ok()) return profile.status();
+  if (intent == Intent::kChange) HPC_RETURN_IF_ERROR(CheckMayChange(*profile));
   auto c = std::make_unique<Cluster>();
   c->profile = std::move(*profile);
   c->repo = repo;

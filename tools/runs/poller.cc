@@ -414,7 +414,7 @@ Result<PollOutcome> PollRuns(RunStore& store, const PollRequest& req) {
   std::vector<std::string> changed;
   std::map<std::string, json> live;
   for (auto& [profile, runs] : by_profile) {
-    auto cluster = OpenCluster(profile, store.repo());
+    auto cluster = OpenCluster(profile, store.repo(), Intent::kObserve);
     if (!cluster.ok()) {
       out.errors.push_back("profile " + profile + ": " + cluster.status().message());
       continue;

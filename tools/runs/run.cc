@@ -23,6 +23,11 @@ int Int(const json& c, const char* key, int fallback) {
   return it != c.end() && it->is_number_integer() ? it->get<int>() : fallback;
 }
 
+double Num(const json& c, const char* key) {
+  auto it = c.find(key);
+  return it != c.end() && it->is_number() ? it->get<double>() : 0;
+}
+
 // Sorted keys: nlohmann::json objects are std::map-ordered already, so a
 // dump is canonical.
 std::string Canonical(const json& j) { return mcp::Dump(j); }
@@ -61,8 +66,17 @@ std::vector<std::string> Run::JobIds() const {
 
 void RunTable::Apply(const journal::Event& e) {
   ++seq;
-  if (e.run.empty()) return;  // Repository-wide (audit) events.
   const json& c = e.context;
+  if (e.run.empty()) {  // Repository-wide (audit) events.
+    if (e.name == "confirm_requested") {
+      Confirmation& k = confirmations[Str(c, "token_sha256")];
+      k.spec_hash = Str(c, "spec_hash");
+      k.run_id = Str(c, "run_id");
+      k.gpu_hours = Num(c, "gpu_hours");
+      k.expires_at = static_cast<int64_t>(Num(c, "expires_at"));
+    }
+    return;
+  }
   if (e.name == "created") {
     Run& r = runs[e.run];
     r.id = e.run;
@@ -72,7 +86,11 @@ void RunTable::Apply(const journal::Event& e) {
     r.spec = c.value("spec", json::object());
     r.spec_hash = Str(c, "spec_hash");
     r.workdir = Str(c, "workdir");
+    r.gpu_hours = Num(c, "gpu_hours");
+    r.job_count = static_cast<int64_t>(Num(c, "jobs"));
     r.created_at = r.updated_at = e.ts;
+    if (std::string token = Str(c, "confirm_token_sha256"); !token.empty())
+      confirmations[token].used_by = e.run;
     r.changed_seq = seq;
     return;
   }

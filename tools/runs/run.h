@@ -3,7 +3,9 @@
 // into the table of runs, and every tool reads that table.
 //
 // Events of a run (journal_event.name, context fields):
-//   created         name, profile, scheduler, spec, spec_hash, workdir, tag
+//   created         name, profile, scheduler, spec, spec_hash, workdir, tag,
+//                   gpu_hours and jobs (the estimate limits.h checked),
+//                   confirm_token_sha256 (the confirmation it used, if any)
 //   submitting      attempt, role (smoke|main), tag, script_path,
 //                   stdout_path, stderr_path, exit_dir, array_tasks
 //   submitted       attempt, role, job_id, how (answer|comment)
@@ -17,6 +19,12 @@
 //   cancel_requested  jobs, by
 //   cancelled       verified, native_state
 //   linked          kind (run_log|wandb|checkpoint|...), value
+// Repository-wide events (run ""):
+//   audit           tool, client, session, arguments (redacted), outcome,
+//                   error, run_ids, duration_ms: one per call of a mutating
+//                   tool, see audit.h
+//   confirm_requested  token_sha256, spec_hash, run_id (planned),
+//                      gpu_hours, expires_at (unix seconds): see confirm.h
 // Unknown names are ignored by Fold (a newer server may add some).
 //
 // Thread-safety: pure functions over values.
@@ -68,6 +76,8 @@ struct Run {
   std::string id, name, profile, scheduler;
   nlohmann::json spec;  // The resolved submit spec.
   std::string spec_hash, workdir, created_at, updated_at;
+  double gpu_hours = 0;   // Estimated at submission (limits.h).
+  int64_t job_count = 0;  // Scheduler jobs, array tasks counted.
   std::string state = kSubmitting;
   std::string native_state, state_reason;
   std::optional<int> exit_code;
@@ -91,10 +101,19 @@ struct Run {
   bool active() const { return IsActiveState(state); }
 };
 
+// A confirm_token issued by submit (confirm.h), keyed by its SHA-256.
+struct Confirmation {
+  std::string spec_hash, run_id;  // What it binds; the run it plans.
+  double gpu_hours = 0;
+  int64_t expires_at = 0;  // Unix seconds.
+  std::string used_by;     // The run whose `created` consumed it.
+};
+
 // The runs of a journal, keyed by id. Sequence numbers count events from 1
 // in journal order.
 struct RunTable {
   std::map<std::string, Run> runs;
+  std::map<std::string, Confirmation> confirmations;  // By token_sha256.
   uint64_t seq = 0;  // Events folded so far.
   std::vector<std::string> problems;  // From the journal, and events that
                                       // did not fit their run.

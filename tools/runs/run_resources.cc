@@ -44,7 +44,8 @@ Result<json> ReadLog(const std::string& uri, const std::map<std::string, std::st
   std::string path = stream == "stderr" ? job->stderr_path : job->stdout_path;
   if (auto at = path.find("{task}"); at != std::string::npos)
     path.replace(at, 6, job->array_tasks.empty() ? "0" : std::to_string(job->array_tasks.front()));
-  auto cluster = OpenCluster(run.profile, found->first->repo());
+  auto cluster =
+      OpenCluster(run.profile, found->first->repo(), Intent::kObserve);
   if (!cluster.ok()) return cluster.status();
   LogQuery q;
   auto chunk = TailLines(*(*cluster)->remote, path, q);

@@ -2,9 +2,12 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <random>
 
 #include "tools/cluster/job_request.h"
+#include "tools/runs/confirm.h"
+#include "tools/runs/limits.h"
 #include "tools/runs/render.h"
 
 namespace hpc::runs {
@@ -14,10 +17,21 @@ using nlohmann::json;
 
 std::mutex g_hook_mu;
 std::function<Status(std::string_view)> g_hook;
+std::function<int64_t()> g_clock;
 
 Status Fault(std::string_view point) {
   std::lock_guard lock(g_hook_mu);
   return g_hook ? g_hook(point) : Status::Ok();
+}
+
+int64_t NowSeconds() {
+  {
+    std::lock_guard lock(g_hook_mu);
+    if (g_clock) return g_clock();
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // One job of a run, fully planned: what is written and what is submitted.
@@ -109,10 +123,8 @@ Result<std::vector<JobPlan>> PlanJobs(const Cluster& c, const SubmitRequest& req
     if (smoke && !req.param_sets.empty())
       for (const auto& [k, v] : req.param_sets.front()) r.env[k] = v;  // The first cell.
     if (!r.array.empty()) {
-      size_t cap = c.profile.limits.max_array_size > 0
-                       ? static_cast<size_t>(c.profile.limits.max_array_size)
-                       : 0;
-      auto spec = cluster::ParseArraySpec(r.array, cap);
+      // Not capped at limits.max_array_size: CheckLimits says so better.
+      auto spec = cluster::ParseArraySpec(r.array);
       if (!spec.ok()) return spec.status();
       p.array_tasks = spec->tasks;
     }
@@ -306,6 +318,11 @@ void SetSubmitFaultHookForTesting(std::function<Status(std::string_view)> hook) 
   g_hook = std::move(hook);
 }
 
+void SetSubmitClockForTesting(std::function<int64_t()> now) {
+  std::lock_guard lock(g_hook_mu);
+  g_clock = std::move(now);
+}
+
 Result<SubmitRequest> ParseSubmitRequest(const json& args) {
   SubmitRequest r;
   r.profile = args.value("profile", "local");
@@ -343,6 +360,7 @@ Result<SubmitRequest> ParseSubmitRequest(const json& args) {
   r.smoke_time = args.value("smoke_time", "00:10:00");
   r.dry_run = args.value("dry_run", false);
   r.force = args.value("force", false);
+  r.confirm_token = args.value("confirm_token", "");
   if (r.command.empty() == r.script.empty())
     return InvalidArgument("give exactly one of `command` (an argv list) or `script` (a program's text)");
   if (!r.script.empty() && r.script.rfind("#!", 0) != 0)
@@ -352,7 +370,8 @@ Result<SubmitRequest> ParseSubmitRequest(const json& args) {
   if (r.smoke && !r.script.empty() && r.smoke_command.empty())
     return InvalidArgument("a smoke run of a `script` needs `smoke_command` (smoke_args extend a `command`)");
   r.spec = args;
-  for (const char* k : {"repo", "dry_run", "force"}) r.spec.erase(k);
+  for (const char* k : {"repo", "dry_run", "force", "confirm_token"})
+    r.spec.erase(k);
   r.spec["profile"] = r.profile;
   return r;
 }
@@ -380,58 +399,102 @@ Result<json> SubmitRun(RunStore& store, Cluster& c, const SubmitRequest& req) {
   auto deps = DependencyJobs(**table, req);
   if (!deps.ok()) return deps.status();
 
-  const auto now = std::chrono::system_clock::now();
-  const int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  std::random_device rd;
+  const int64_t now = NowSeconds();
+  // A dry run only looks: its token, if any, is neither checked nor spent.
+  std::optional<Confirmation> confirmed;
+  if (!req.confirm_token.empty() && !req.dry_run) {
+    auto k = RedeemConfirmation(**table, req.confirm_token, hash, now);
+    if (!k.ok()) return k.status();
+    confirmed = *k;
+  }
   std::string run_id;
-  do {
-    run_id = MakeRunId(req.name, secs, rd());
-  } while ((*table)->runs.count(run_id));
+  if (confirmed && !(*table)->runs.count(confirmed->run_id)) {
+    run_id = confirmed->run_id;  // The paths the plan showed.
+  } else {
+    std::random_device rd;
+    do {
+      run_id = MakeRunId(req.name, now, rd());
+    } while ((*table)->runs.count(run_id));
+  }
   auto plans = PlanJobs(c, req, run_id, 1);
   if (!plans.ok()) return plans.status();
-  // Everything a backend would refuse is checked before anything is
-  // journaled.
+  // Everything a backend would refuse, and every limit of the profile, is
+  // checked before anything is journaled.
+  std::vector<PreparedJob> prepared;
   for (const auto& p : *plans) {
-    auto prepared = cluster::PrepareRequest(c.profile, p.request);
-    if (!prepared.ok()) return prepared.status();
+    auto r = cluster::PrepareRequest(c.profile, p.request);
+    if (!r.ok()) return r.status();
+    prepared.push_back({p.role, std::move(*r)});
   }
+  const Estimate estimate = EstimateCost(prepared);
+  const Usage usage = RepoUsage(**table, now);
+  auto checks = CheckLimits(c.profile, prepared, estimate, usage);
+  if (!checks.ok()) return checks.status();
+  const json estimate_json = EstimateJson(c.profile, estimate, usage, *checks);
 
-  if (req.dry_run) {
+  const bool ask = NeedsConfirmation(c.profile, estimate) && !confirmed;
+  if (req.dry_run || ask) {
     json jobs = json::array();
-    for (const auto& p : *plans) {
-      auto prepared = cluster::PrepareRequest(c.profile, p.request);
+    for (size_t i = 0; i < plans->size(); ++i) {
+      const JobPlan& p = (*plans)[i];
       jobs.push_back({{"role", p.role},
                       {"script_path", p.request.script_path},
                       {"script", p.request.script},
                       {"stdout", p.stdout_template},
                       {"stderr", p.stderr_template},
                       {"array", p.request.array},
-                      {"time", prepared->resources.time},
-                      {"after", p.role == "main" && req.smoke ? "the smoke job succeeds (afterok)"
-                                                              : ""}});
+                      {"time", prepared[i].request.resources.time},
+                      {"after", p.role == "main" && req.smoke
+                                    ? "the smoke job succeeds (afterok)"
+                                    : ""}});
     }
     const JobPlan& main = plans->back();
-    return json{{"run_id", run_id},
-                {"job_ids", json::array()},
-                {"jobs", json::array()},
-                {"state", "planned"},
-                {"idempotent", false},
-                {"dry_run", true},
-                {"script_path", main.request.script_path},
-                {"log_paths", {{"stdout", main.stdout_template}, {"stderr", main.stderr_template}}},
-                {"plan", {{"profile", c.profile.name},
-                          {"scheduler", c.profile.scheduler},
-                          {"depends_on_jobs", *deps},
-                          {"jobs", jobs}}}};
+    json out{
+        {"run_id", run_id},
+        {"job_ids", json::array()},
+        {"jobs", json::array()},
+        {"state", req.dry_run ? "planned" : "awaiting_confirmation"},
+        {"idempotent", false},
+        {"dry_run", req.dry_run},
+        {"script_path", main.request.script_path},
+        {"log_paths",
+         {{"stdout", main.stdout_template}, {"stderr", main.stderr_template}}},
+        {"plan",
+         {{"profile", c.profile.name},
+          {"scheduler", c.profile.scheduler},
+          {"depends_on_jobs", *deps},
+          {"jobs", jobs}}},
+        {"estimate", estimate_json}};
+    if (req.dry_run) return out;
+    auto token = NewConfirmToken();
+    if (!token.ok()) return token.status();
+    HPC_RETURN_IF_ERROR(
+        store.Append("", "confirm_requested",
+                     {{"token_sha256", ConfirmTokenDigest(*token)},
+                      {"spec_hash", hash},
+                      {"run_id", run_id},
+                      {"gpu_hours", estimate.gpu_hours},
+                      {"expires_at", now + kConfirmTtlSeconds}}));
+    out["confirm"] = {
+        {"token", *token},
+        {"expires_in_s", kConfirmTtlSeconds},
+        {"above_gpu_hours", *c.profile.limits.confirm_above_gpu_hours},
+        {"gpu_hours", estimate.gpu_hours}};
+    return out;
   }
 
-  HPC_RETURN_IF_ERROR(store.Append(run_id, "created",
-                                   {{"name", req.name},
-                                    {"profile", c.profile.name},
-                                    {"scheduler", c.profile.scheduler},
-                                    {"spec", req.spec},
-                                    {"spec_hash", hash},
-                                    {"workdir", plans->front().request.workdir}}));
+  json created{{"name", req.name},
+               {"profile", c.profile.name},
+               {"scheduler", c.profile.scheduler},
+               {"spec", req.spec},
+               {"spec_hash", hash},
+               {"workdir", plans->front().request.workdir},
+               {"gpu_hours", estimate.gpu_hours},
+               {"jobs", estimate.job_count}};
+  // Spends the token: see confirm.h.
+  if (confirmed)
+    created["confirm_token_sha256"] = ConfirmTokenDigest(req.confirm_token);
+  HPC_RETURN_IF_ERROR(store.Append(run_id, "created", std::move(created)));
   std::string smoke_id;
   for (auto& p : *plans) {
     if (p.role == "main") {
@@ -450,7 +513,9 @@ Result<json> SubmitRun(RunStore& store, Cluster& c, const SubmitRequest& req) {
   }
   auto done = store.Load();
   if (!done.ok()) return done.status();
-  return Describe((*done)->runs.at(run_id), false);
+  json out = Describe((*done)->runs.at(run_id), false);
+  out["estimate"] = estimate_json;
+  return out;
 }
 
 Status ReconcileRun(RunStore& store, Cluster& c, const std::string& run_id, bool dispatch_missing,

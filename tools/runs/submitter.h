@@ -15,6 +15,11 @@
 // Idempotence: a submit whose spec hashes like an active run's returns that
 // run (idempotent: true) unless `force`.
 //
+// Before anything is journaled, every job is checked against the
+// profile's limits (limits.h; dry runs too, which report the estimate and
+// the checks), and a submission above the profile's confirmation threshold
+// is answered with its plan and a confirm_token instead (confirm.h).
+//
 // Thread-safety: functions are thread-safe (the submit lock serializes
 // submits to one repository across threads and processes).
 #pragma once
@@ -47,8 +52,9 @@ struct SubmitRequest {
   std::vector<std::string> smoke_args, smoke_command;
   std::string smoke_time = "00:10:00";
   bool dry_run = false, force = false;
+  std::string confirm_token;  // From an earlier answer (confirm.h).
   nlohmann::json spec;  // What identifies the run (hashed): every field but
-                        // dry_run, force and repo.
+                        // dry_run, force, confirm_token and repo.
 };
 
 // Reads a submit tool call's arguments (already validated against
@@ -69,5 +75,10 @@ Status ReconcileRun(RunStore& store, Cluster& cluster, const std::string& run_id
 // "after_dispatch"); a non-OK status there acts as if the scheduler's
 // answer was lost. For fault tests only.
 void SetSubmitFaultHookForTesting(std::function<Status(std::string_view point)> hook);
+
+// Replaces the clock (unix seconds) submit reads for run ids, the 24-hour
+// window and confirm_token expiry; nullptr restores the system clock. For
+// tests only.
+void SetSubmitClockForTesting(std::function<int64_t()> now);
 
 }  // namespace hpc::runs

@@ -3,6 +3,7 @@
 #include <regex>
 #include <sstream>
 
+#include "mcp_server/redact.h"
 #include "tools/remote/shell.h"
 
 namespace hpc::wandb {
@@ -181,6 +182,7 @@ Result<Token> FindToken(remote::Remote& remote, const std::string& home,
     Token tok;
     tok.path = path;
     tok.key = std::move(key);
+    mcp::RegisterSecret(tok.key);  // Kept out of answers, logs, the journal.
     tok.group_or_world_readable = (st->mode & 077) != 0;
     return tok;
   }

@@ -84,6 +84,7 @@ struct Token {
 // token_file, then ~/.wandb_token, then ~/.wandb_key), `~` meaning `home`.
 // NotFound (reason wandb_token_missing) naming the paths tried; InvalidArgument
 // when the file does not hold one key line (its content is never quoted).
+// A key found is registered with mcp::RegisterSecret (mcp_server/redact.h).
 Result<Token> FindToken(remote::Remote& remote, const std::string& home,
                         const std::string& explicit_path, const Target& t);
 

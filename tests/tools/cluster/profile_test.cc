@@ -4,7 +4,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
+
+#include "mcp_server/assets.h"
+#include "tools/registry.h"
 
 using namespace hpc::cluster;
 namespace fs = std::filesystem;
@@ -46,6 +50,36 @@ TEST_CASE("a profile parses with defaults from the schema and ~ expanded locally
   CHECK(p->defaults.gpus == 2);
   CHECK(p->limits.max_array_size == 100);
   CHECK(p->limits.min_query_interval_seconds == 10);
+}
+
+TEST_CASE("the example Slurm profile's limits, uncommented, load",
+          "[unit][cluster]") {
+  auto text = hpc::mcp::FindAsset(hpc::tools::HpcAssets(),
+                                  "cluster_profiles/example_slurm.yaml");
+  REQUIRE(text);
+  // "  # max_gpus: 8" -> "  max_gpus: 8": every commented limit key.
+  static const std::regex kCommented(
+      R"(\n  # ((allowed|max|confirm)_[a-z_]+: ))");
+  std::string yaml =
+      std::regex_replace(std::string(*text), kCommented, "\n  $1");
+  auto p = ParseProfile(yaml, "example_slurm.yaml");
+  INFO(yaml);
+  REQUIRE(p.ok());
+  const Limits& l = p->limits;
+  CHECK(l.allowed_partitions == std::vector<std::string>{"gpu", "gpu-short"});
+  CHECK(l.allowed_accounts == std::vector<std::string>{"ml-lab"});
+  CHECK(l.allowed_qos == std::vector<std::string>{"normal"});
+  CHECK(l.max_gpus == 8);
+  CHECK(l.max_nodes == 2);
+  CHECK(l.max_jobs_in_flight == 200);
+  CHECK(l.max_gpu_hours_in_flight == 500.0);
+  CHECK(l.max_gpu_hours_per_day == 1000.0);
+  CHECK(l.confirm_above_gpu_hours == 64.0);
+  // As shipped, commented out: no limit.
+  auto shipped = ParseProfile(*text, "example_slurm.yaml");
+  REQUIRE(shipped.ok());
+  CHECK_FALSE(shipped->limits.max_gpus);
+  CHECK(shipped->limits.allowed_partitions.empty());
 }
 
 TEST_CASE("a bad profile names the file, the line and the field", "[unit]") {

@@ -494,5 +494,12 @@ TEST_CASE("sge: the script records the job's comment when it starts",
   CHECK_THAT(*plain, !Catch::Contains("hpc_comment"));
 }
 
+TEST_CASE("sge: the owner of a job from qstat -j", "[unit][sge]") {
+  auto c = LoadCapture("sge/qstat_j_eqw");
+  CHECK(sge::ParseOwner(c.out) == "hpctest");
+  CHECK(sge::ParseOwner("") == "");
+  CHECK(sge::ParseOwner("Following jobs do not exist: \n3\n") == "");
+}
+
 }  // namespace
 }  // namespace hpc::cluster

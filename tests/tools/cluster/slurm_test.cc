@@ -692,5 +692,17 @@ TEST_CASE("slurm: find by comment asks squeue and sacct once each",
   CHECK(remote->runs_of("squeue").size() == 2);  // Nothing run for those.
 }
 
+TEST_CASE("slurm: job ids an agent may name, and the owner query",
+          "[unit][slurm]") {
+  for (const char* ok : {"1", "12345", "12345_7", "999999999999_123456789"})
+    CHECK(slurm::IsJobId(ok));
+  for (const char* bad : {"", "_1", "12_", "12__3", "1,2", "-1", "1 2", "12;rm",
+                          "1234567890123", "12_3_4", "12.batch", "$(id)"})
+    CHECK_FALSE(slurm::IsJobId(bad));
+  CHECK(slurm::SqueueOwnerArgv("12_3") ==
+        std::vector<std::string>{"squeue", "--noheader", "--jobs=12_3",
+                                 "--format=%u"});
+}
+
 }  // namespace
 }  // namespace hpc::cluster

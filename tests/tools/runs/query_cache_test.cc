@@ -42,6 +42,9 @@ class CountingScheduler : public cluster::Scheduler {
   Result<std::vector<std::string>> FindByComment(const std::string&) override {
     return Unimplemented("fake");
   }
+  Result<cluster::JobOwner> Owner(const std::string&) override {
+    return Unimplemented("fake");
+  }
 
   Result<std::vector<JobStatus>> Query(
       const std::vector<std::string>& ids) override {
