@@ -626,15 +626,17 @@ TEST_CASE("limits and confirmation hold on the Slurm testbed",
   CHECK_THAT(testing::ResultText(mismatch),
              Catch::Contains("issued for other arguments"));
 
-  // With the token the submission goes through to sbatch, which refuses
-  // it: the testbed has no GPUs (no gres). That it got there is the point.
+  // With the token it is submitted, as the run the plan named, and Slurm
+  // allocates the 4 GPUs (the testbed's stand-in GPUs, up.sh).
   json confirmed = big;
   confirmed["confirm_token"] = token;
   json sent = repo.Call("submit", confirmed);
   INFO(sent.dump());
-  REQUIRE(sent.value("isError", false));
-  CHECK_THAT(testing::ResultText(sent), Catch::Contains("gres"));
-  CHECK(CountEvents(repo.Events(), "submit_failed") == 1);
+  REQUIRE_FALSE(sent.value("isError", false));
+  CHECK(sent["structuredContent"]["run_id"] == planned);
+  REQUIRE(sent["structuredContent"]["job_ids"].size() == 1);
+  json done = repo.WaitEnded(planned);
+  CHECK(done["state"] == "completed");
   bool spent = false;
   for (const auto& e : repo.Events())
     spent = spent || (e["run"] == planned && e["name"] == "created" &&
@@ -643,6 +645,9 @@ TEST_CASE("limits and confirmation hold on the Slurm testbed",
   json reused = repo.Call("submit", confirmed);
   REQUIRE(reused.value("isError", false));
   CHECK_THAT(testing::ResultText(reused), Catch::Contains("already used"));
+  auto jobs = (*c)->scheduler->FindByComment("hpc-mcp:" + planned + ":1:main");
+  REQUIRE(jobs.ok());
+  CHECK(jobs->size() == 1);  // The reused token submitted nothing.
 
   CHECK(repo.WaitEnded(ok["structuredContent"]["run_id"])["state"] ==
         "completed");
