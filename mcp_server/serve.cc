@@ -164,6 +164,8 @@ Status ParseFlags(const std::vector<AppFlag>& app_flags, int argc, char** argv, 
   return Status::Ok();
 }
 
+}  // namespace
+
 Status SetUpLogging(std::string level_name) {
   if (level_name.empty()) {
     const char* env = std::getenv("HPC_MCP_LOG_LEVEL");
@@ -183,6 +185,8 @@ Status SetUpLogging(std::string level_name) {
   spdlog::set_default_logger(logger);
   return Status::Ok();
 }
+
+namespace {
 
 // The startup line: which mode, and in read-only mode what is withheld, so
 // that a person reading the log knows what the agent can do.

@@ -29,6 +29,13 @@ struct AppFlag {
   std::function<Status(const std::string&)> set;
 };
 
+// Logging as every command of the binary does it: spdlog's default logger
+// writes to stderr only (on stdio, stdout carries protocol messages and
+// nothing else), each line through the redaction pass (redact.h).
+// `level_name` empty: $HPC_MCP_LOG_LEVEL, else info. InvalidArgument for an
+// unknown level.
+Status SetUpLogging(std::string level_name);
+
 int ServeMain(int argc, char** argv, ServerOptions defaults,
               const std::function<Status(Server&)>& register_all,
               const std::vector<AppFlag>& app_flags = {});

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <regex>
+#include <sstream>
 
 namespace hpc::mcp {
 namespace {
@@ -62,6 +63,33 @@ Result<nlohmann::json> YamlToJson(std::string_view text, std::string_view source
                            std::to_string(e.mark.column + 1) +
                            ": invalid YAML: " + e.msg);
   }
+}
+
+int YamlLineOf(const YAML::Node& root, const std::string& pointer,
+               const std::string& message) {
+  if (!root.IsDefined() || root.IsNull()) return 1;
+  YAML::Node node = root;
+  std::stringstream tokens(pointer);
+  std::string token;
+  std::getline(tokens, token, '/');  // The empty token before the first '/'.
+  while (std::getline(tokens, token, '/')) {
+    YAML::Node next;
+    if (node.IsMap()) {
+      next = node[token];
+    } else if (node.IsSequence()) {
+      size_t i = std::strtoul(token.c_str(), nullptr, 10);
+      if (i < node.size()) next = node[i];
+    }
+    if (!next.IsDefined()) break;
+    node = next;
+  }
+  static const std::regex kUnknown("unknown property '([^']+)'");
+  std::smatch m;
+  if (node.IsMap() && std::regex_search(message, m, kUnknown)) {
+    for (const auto& kv : node)
+      if (kv.first.Scalar() == m[1].str()) return kv.first.Mark().line + 1;
+  }
+  return node.Mark().line + 1;
 }
 
 }  // namespace hpc::mcp

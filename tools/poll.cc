@@ -1,10 +1,14 @@
 // poll: one monitoring tick over a repository's runs (tools/runs/poller.h
 // does the work). With a cursor, only what changed is returned, and a
 // quiet tick is one short line: a heartbeat over many quiet runs costs the
-// agent almost nothing.
+// agent almost nothing. Each answer moves the repository's read mark
+// (tools/runs/read_mark.h), where heartbeat.md's "Changed since" starts.
+#include <spdlog/spdlog.h>
+
 #include "mcp_server/registration.h"
 #include "tools/registry.h"
 #include "tools/runs/poller.h"
+#include "tools/runs/read_mark.h"
 #include "tools/runs/run_resources.h"
 #include "tools/runs/summary.h"
 #include "tools/workspace/repo.h"
@@ -32,6 +36,10 @@ Result<mcp::ToolResult> Poll(mcp::RequestContext& ctx, const json& args) {
   auto out = runs::PollRuns(**store, req);
   if (!out.ok()) return out.status();
   for (const auto& id : out->changed) runs::NotifyRunChanged(ctx, id);
+  // The agent sees the journal as of out->seq: heartbeat.md's "Changed
+  // since" starts there (read_mark.h).
+  if (Status m = runs::MarkRead(**store, out->seq); !m.ok())
+    spdlog::warn("poll: cannot record the read mark: {}", m.message());
   std::vector<json> listed;
   int active = 0, unchanged = 0;
   for (auto& v : out->runs) {

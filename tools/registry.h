@@ -8,6 +8,7 @@
 #pragma once
 
 #include "mcp_server/assets.h"
+#include "mcp_server/schema.h"
 #include "mcp_server/serve.h"
 #include "mcp_server/server.h"
 #include "mcp_server/status.h"
@@ -16,6 +17,11 @@ namespace hpc::tools {
 
 // The product's embedded files: schemas/, prompts/, cluster_profiles/.
 mcp::AssetTable HpcAssets();  // Generated at build time.
+
+// The embedded schema at `path` ("schemas/cluster_profile.json"), compiled
+// once per process. Aborts if it is missing or does not compile: that is a
+// build defect, the schemas ship inside the binary.
+const mcp::JsonSchema& HpcSchema(const std::string& path);
 
 // The server's identity and instructions (prompts/instructions.md), the
 // audit of mutating calls (runs/audit.h) and the redaction of every tool

@@ -1,14 +1,18 @@
 // wait_for_runs: one tool call per long wait. Polls (tools/runs/poller.h)
 // until a watched run changes state or a health check fails, sending
 // progress at least every 30 s so that clients keep the request alive, and
-// stopping at once when the client cancels.
+// stopping at once when the client cancels. An answer moves the read mark
+// (tools/runs/read_mark.h) as poll's does; a cancelled wait does not.
 #include <chrono>
 #include <map>
+#include <spdlog/spdlog.h>
+
 #include <thread>
 
 #include "mcp_server/registration.h"
 #include "tools/registry.h"
 #include "tools/runs/poller.h"
+#include "tools/runs/read_mark.h"
 #include "tools/runs/run_resources.h"
 #include "tools/runs/summary.h"
 #include "tools/workspace/repo.h"
@@ -97,6 +101,8 @@ Result<mcp::ToolResult> WaitForRuns(mcp::RequestContext& ctx, const json& args) 
   else
     summary = std::to_string(changed.size()) + " run(s) changed after " + std::to_string(waited) + " s";
   const std::string cursor = (*store)->MakeCursor(last.seq);
+  if (Status m = runs::MarkRead(**store, last.seq); !m.ok())
+    spdlog::warn("wait_for_runs: cannot record the read mark: {}", m.message());
   std::string text = summary + " (cursor " + cursor + ")";
   for (const auto& v : shown) text += "\n" + runs::RunLine(v);
   json structured{{"runs", shown}, {"cursor", cursor}, {"reason", reason},

@@ -14,26 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-// Compiled once per process; the schemas ship inside the binary.
-const mcp::JsonSchema& LoadSchema(const char* path) {
-  auto text = mcp::FindAsset(tools::HpcAssets(), path);
-  auto compiled =
-      mcp::JsonSchema::Compile(text ? mcp::ParseJson(*text) : json(), path);
-  if (!compiled.ok())
-    std::abort();  // A build defect: the schema ships with us.
-  return *new mcp::JsonSchema(*compiled);
-}
-
-const mcp::JsonSchema& PassportSchema() {
-  static const mcp::JsonSchema& s = LoadSchema("schemas/model_passport.json");
-  return s;
-}
-
-const mcp::JsonSchema& SignoffSchema() {
-  static const mcp::JsonSchema& s = LoadSchema("schemas/signoff.json");
-  return s;
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out)
@@ -187,11 +167,11 @@ std::string Serialize(const json& doc) {
 }
 
 std::string PassportViolations(const json& doc) {
-  return mcp::FormatViolations(PassportSchema().Validate(doc));
+  return mcp::FormatViolations(tools::HpcSchema("schemas/model_passport.json").Validate(doc));
 }
 
 std::string SignoffViolations(const json& doc) {
-  return mcp::FormatViolations(SignoffSchema().Validate(doc));
+  return mcp::FormatViolations(tools::HpcSchema("schemas/signoff.json").Validate(doc));
 }
 
 }  // namespace hpc::checkpoint

@@ -21,44 +21,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const mcp::JsonSchema& ProfileSchema() {
-  static const mcp::JsonSchema* schema = [] {
-    auto text = mcp::FindAsset(tools::HpcAssets(), "schemas/cluster_profile.json");
-    auto compiled = mcp::JsonSchema::Compile(text ? mcp::ParseJson(*text) : json(),
-                                             "schemas/cluster_profile.json");
-    if (!compiled.ok()) std::abort();  // A build defect: the schema ships with us.
-    return new mcp::JsonSchema(*compiled);
-  }();
-  return *schema;
-}
-
-// The line (1-based) of the YAML node at JSON pointer `path`; for an unknown
-// key named in `message`, the line of that key.
-int LineOf(const YAML::Node& root, const std::string& path, const std::string& message) {
-  YAML::Node node = root;
-  std::stringstream tokens(path);
-  std::string token;
-  std::getline(tokens, token, '/');  // Leading empty token.
-  while (std::getline(tokens, token, '/')) {
-    YAML::Node next;
-    if (node.IsMap()) {
-      next = node[token];
-    } else if (node.IsSequence()) {
-      size_t i = std::strtoul(token.c_str(), nullptr, 10);
-      if (i < node.size()) next = node[i];
-    }
-    if (!next.IsDefined()) break;
-    node = next;
-  }
-  static const std::regex kUnknown("unknown property '([^']+)'");
-  std::smatch m;
-  if (node.IsMap() && std::regex_search(message, m, kUnknown)) {
-    for (const auto& kv : node)
-      if (kv.first.Scalar() == m[1].str()) return kv.first.Mark().line + 1;
-  }
-  return node.Mark().line + 1;
-}
-
 // "~/x" -> "$HOME/x"; "${VAR}" -> its value. For paths on this machine.
 Result<std::string> ExpandLocal(const std::string& path, const std::string& where) {
   std::string out = path;
@@ -140,20 +102,20 @@ Result<ClusterProfile> ParseProfile(std::string_view yaml_text, std::string_view
   if (!doc.ok()) return doc.status();
   if (!doc->is_object())
     return InvalidArgument(src + ":1: a profile is a YAML mapping (scheduler:, access:, ...)");
-  auto violations = ProfileSchema().Validate(*doc);
+  auto violations = tools::HpcSchema("schemas/cluster_profile.json").Validate(*doc);
   if (!violations.empty()) {
     const auto& v = violations.front();
     std::string field = v.path.empty() ? "(top level)" : v.path.substr(1);
     std::replace(field.begin(), field.end(), '/', '.');
-    return InvalidArgument(src + ":" + std::to_string(LineOf(root, v.path, v.message)) +
+    return InvalidArgument(src + ":" + std::to_string(mcp::YamlLineOf(root, v.path, v.message)) +
                            ": " + field + ": " + v.message);
   }
-  ProfileSchema().ApplyDefaults(*doc);
+  tools::HpcSchema("schemas/cluster_profile.json").ApplyDefaults(*doc);
   const json& j = *doc;
   auto fail = [&](const std::string& path, const std::string& message) {
     std::string field = path.substr(1);
     std::replace(field.begin(), field.end(), '/', '.');
-    return InvalidArgument(src + ":" + std::to_string(LineOf(root, path, "")) + ": " +
+    return InvalidArgument(src + ":" + std::to_string(mcp::YamlLineOf(root, path, "")) + ": " +
                            field + ": " + message);
   };
 
@@ -183,7 +145,7 @@ Result<ClusterProfile> ParseProfile(std::string_view yaml_text, std::string_view
                             std::pair{"ssh_config", &p.access.ssh_config}}) {
     if (!a.contains(key)) continue;
     auto expanded = ExpandLocal(a[key], src + ":" +
-                                            std::to_string(LineOf(root, std::string("/access/") + key, "")) +
+                                            std::to_string(mcp::YamlLineOf(root, std::string("/access/") + key, "")) +
                                             ": access." + key);
     if (!expanded.ok()) return expanded.status();
     *field = *expanded;

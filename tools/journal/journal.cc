@@ -25,17 +25,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const mcp::JsonSchema& EventSchema() {
-  static const mcp::JsonSchema* schema = [] {
-    auto text = mcp::FindAsset(tools::HpcAssets(), "schemas/journal_event.json");
-    auto compiled = mcp::JsonSchema::Compile(text ? mcp::ParseJson(*text) : json(),
-                                             "schemas/journal_event.json");
-    if (!compiled.ok()) std::abort();  // A build defect: the schema ships with us.
-    return new mcp::JsonSchema(*compiled);
-  }();
-  return *schema;
-}
-
 Status Errno(const std::string& what, const std::string& path) {
   return Status(StatusCode::kUnavailable, what + " " + path + ": " + std::strerror(errno))
       .WithReason("io_error", true, "check that the repository's .hpc-mcp directory is writable");
@@ -122,7 +111,7 @@ Status Journal::Append(Event event) {
   // No secret reaches the disk, whatever a tool put in the context.
   mcp::RedactJson(event.context);
   json line = ToJson(event);
-  auto violations = EventSchema().Validate(line);
+  auto violations = tools::HpcSchema("schemas/journal_event.json").Validate(line);
   if (!violations.empty())
     return InvalidArgument("journal event does not match schemas/journal_event.json: " +
                            mcp::FormatViolations(violations));
@@ -201,7 +190,7 @@ Result<Replay> Journal::ReadFrom(uint64_t offset) const {
                                          : ": not valid JSON; skipped"));
       continue;
     }
-    auto violations = EventSchema().Validate(j);
+    auto violations = tools::HpcSchema("schemas/journal_event.json").Validate(j);
     if (!violations.empty()) {
       r.problems.push_back(where + ": " + mcp::FormatViolations(violations) + "; skipped");
       continue;

@@ -28,18 +28,6 @@ constexpr const char* kSchemaPath = "schemas/thresholds.json";
 // Throughput is judged against a median: fewer points than this say nothing.
 constexpr size_t kMinThroughputPoints = 5;
 
-const mcp::JsonSchema& ThresholdsSchema() {
-  static const mcp::JsonSchema* schema = [] {
-    auto text = mcp::FindAsset(tools::HpcAssets(), kSchemaPath);
-    auto compiled = mcp::JsonSchema::Compile(
-        text ? mcp::ParseJson(*text) : json(), kSchemaPath);
-    if (!compiled.ok())
-      std::abort();  // A build defect: the schema ships with us.
-    return new mcp::JsonSchema(*compiled);
-  }();
-  return *schema;
-}
-
 struct Key {
   const char* name;
   std::variant<double Thresholds::*, int Thresholds::*,
@@ -173,7 +161,7 @@ int LineOf(const std::string& text, const std::string& key) {
 // ("site.yaml: health." or "<repo>/.hpc-mcp/thresholds.yaml:3: ").
 Status Validate(const json& doc, const std::string& file,
                 const std::string& key_prefix, const std::string& yaml_text) {
-  auto violations = ThresholdsSchema().Validate(doc, 1);
+  auto violations = tools::HpcSchema(kSchemaPath).Validate(doc, 1);
   if (violations.empty()) return Status::Ok();
   const auto& v = violations.front();
   std::string key = v.path.empty() ? UnknownKey(v.message) : v.path.substr(1);

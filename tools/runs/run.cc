@@ -32,6 +32,70 @@ double Num(const json& c, const char* key) {
 // dump is canonical.
 std::string Canonical(const json& j) { return mcp::Dump(j); }
 
+// The notification a change of state from `run.state` to `to` is, given
+// what the run went through before (run_started only the first time; a
+// cancel asked through `cancel` is no failure).
+std::string NoticeFor(const Run& run, const std::string& to) {
+  if (to == "running") return run.started ? "" : "run_started";
+  if (to == "completed") return "run_finished";
+  if (to == "cancelled") return run.cancel_requested ? "" : "run_failed";
+  if (to == "failed" || to == "timeout" || to == "out_of_memory" || to == "node_fail" ||
+      to == "preempted" || to == kSubmitFailed)
+    return "run_failed";
+  return "";
+}
+
+// Records a change of `run`'s state to `to` made by the event being
+// applied; a repeated report of the state it already has (two pollers
+// racing) changes nothing.
+void ChangeState(RunTable& t, Run& run, const journal::Event& e, const std::string& to) {
+  if (to.empty() || to == run.state) return;
+  t.milestones.push_back(
+      Milestone{t.seq, e.ts, run.id, "state", run.state, to, NoticeFor(run, to), nullptr});
+  if (to == "running") run.started = true;
+  run.state = to;
+  run.state_changed_at = e.ts;
+}
+
+// The failing checks of a health event's context.
+json FailedChecks(const json& c) {
+  json failed = json::array();
+  if (c.contains("checks") && c["checks"].is_array())
+    for (const auto& check : c["checks"])
+      if (check.is_object() && Str(check, "status") == "fail") failed.push_back(check);
+  return failed;
+}
+
+void ApplyRepoWide(RunTable& t, const journal::Event& e) {
+  const json& c = e.context;
+  if (e.name == "confirm_requested") {
+    Confirmation& k = t.confirmations[Str(c, "token_sha256")];
+    k.spec_hash = Str(c, "spec_hash");
+    k.run_id = Str(c, "run_id");
+    k.gpu_hours = Num(c, "gpu_hours");
+    k.expires_at = static_cast<int64_t>(Num(c, "expires_at"));
+  } else if (e.name == "notify_started") {
+    if (!t.notify_from) t.notify_from = static_cast<uint64_t>(Num(c, "seq"));
+  } else if (e.name == "notice_claimed") {
+    NoticeRecord& n = t.notices[Str(c, "key")];
+    n.event = Str(c, "event");
+    n.run = Str(c, "run");
+    n.claimed_by = Str(c, "by");
+    n.claimed_at = e.ts;
+    if (!n.claim_seq) n.claim_seq = t.seq;
+    if (c.contains("channels") && c["channels"].is_array())
+      for (const auto& ch : c["channels"])
+        if (ch.is_string() &&
+            std::find(n.channels.begin(), n.channels.end(), ch.get<std::string>()) ==
+                n.channels.end())
+          n.channels.push_back(ch.get<std::string>());
+  } else if (e.name == "notice_sent") {
+    NoticeRecord& n = t.notices[Str(c, "key")];
+    const bool ok = c.contains("ok") && c["ok"].is_boolean() && c["ok"].get<bool>();
+    n.sent[Str(c, "channel")] = {ok, Str(c, "error"), e.ts};
+  }
+}
+
 Attempt& AttemptFor(Run& run, int number) {
   for (auto& a : run.attempts)
     if (a.number == number) return a;
@@ -67,14 +131,8 @@ std::vector<std::string> Run::JobIds() const {
 void RunTable::Apply(const journal::Event& e) {
   ++seq;
   const json& c = e.context;
-  if (e.run.empty()) {  // Repository-wide (audit) events.
-    if (e.name == "confirm_requested") {
-      Confirmation& k = confirmations[Str(c, "token_sha256")];
-      k.spec_hash = Str(c, "spec_hash");
-      k.run_id = Str(c, "run_id");
-      k.gpu_hours = Num(c, "gpu_hours");
-      k.expires_at = static_cast<int64_t>(Num(c, "expires_at"));
-    }
+  if (e.run.empty()) {  // Repository-wide events.
+    ApplyRepoWide(*this, e);
     return;
   }
   if (e.name == "created") {
@@ -92,6 +150,8 @@ void RunTable::Apply(const journal::Event& e) {
     if (std::string token = Str(c, "confirm_token_sha256"); !token.empty())
       confirmations[token].used_by = e.run;
     r.changed_seq = seq;
+    r.state_changed_at = e.ts;
+    milestones.push_back(Milestone{seq, e.ts, e.run, "created", "", r.state, "", nullptr});
     return;
   }
   auto it = runs.find(e.run);
@@ -120,7 +180,7 @@ void RunTable::Apply(const journal::Event& e) {
     j->array_tasks = c.value("array_tasks", std::vector<int64_t>{});
     j->lost = false;
     if (r.attempts.size() == 1 || !IsActiveState(r.state) || r.state == kSubmitting)
-      r.state = kSubmitting;
+      ChangeState(*this, r, e, kSubmitting);  // A resubmission, or nothing.
     r.diagnosis = nullptr;
   } else if (e.name == "submitted") {
     Attempt& a = AttemptFor(r, Int(c, "attempt", 1));
@@ -132,17 +192,17 @@ void RunTable::Apply(const journal::Event& e) {
     // Every job of the attempt has an id: the run is queued.
     bool all = std::all_of(a.jobs.begin(), a.jobs.end(),
                            [](const Job& j) { return !j.job_id.empty(); });
-    if (all && r.state == kSubmitting) r.state = "pending";
+    if (all && r.state == kSubmitting) ChangeState(*this, r, e, "pending");
   } else if (e.name == "submit_failed") {
     Attempt& a = AttemptFor(r, Int(c, "attempt", 1));
     if (c.value("lost", false)) {
       if (Job* j = a.Find(role)) j->lost = true;
     } else {
-      r.state = kSubmitFailed;
+      ChangeState(*this, r, e, kSubmitFailed);
       r.state_reason = Str(c, "message");
     }
   } else if (e.name == "state_changed") {
-    r.state = Str(c, "to");
+    ChangeState(*this, r, e, Str(c, "to"));
     r.native_state = Str(c, "native_state");
     r.state_reason = Str(c, "reason");
     if (c.contains("exit_code") && c["exit_code"].is_number_integer())
@@ -159,13 +219,18 @@ void RunTable::Apply(const journal::Event& e) {
     std::string moved = Str(c, "step_changed_at");
     if (!moved.empty()) r.step_changed_at = moved;
   } else if (e.name == "health") {
-    r.health = {{"status", Str(c, "status")}, {"checks", c.value("checks", json::array())}};
+    const std::string before = r.health.is_object() ? r.health.value("status", "") : "";
+    const std::string now = Str(c, "status");
+    if (now == "fail" && before != "fail")
+      milestones.push_back(
+          Milestone{seq, e.ts, e.run, "health", before, now, "health_failed", FailedChecks(c)});
+    r.health = {{"status", now}, {"checks", c.value("checks", json::array())}};
   } else if (e.name == "diagnosed") {
     r.diagnosis = c;
   } else if (e.name == "cancel_requested") {
     r.cancel_requested = true;
   } else if (e.name == "cancelled") {
-    r.state = "cancelled";
+    ChangeState(*this, r, e, "cancelled");  // Asked for: announces nothing.
     r.native_state = Str(c, "native_state");
   } else if (e.name == "linked") {
     r.links[Str(c, "kind")] = c.value("value", json());

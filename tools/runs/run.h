@@ -25,6 +25,18 @@
 //                   tool, see audit.h
 //   confirm_requested  token_sha256, spec_hash, run_id (planned),
 //                      gpu_hours, expires_at (unix seconds): see confirm.h
+//   notify_started  seq: notifications were configured for this repository
+//                   (the first patrol with a notify config); only milestones
+//                   after `seq` are announced, so turning them on does not
+//                   announce the past
+//   notice_claimed  key, event, run, channels (Describe() of each), by
+//                   ("patrol <pid>@<host>"): a patrol will send this notice
+//                   on these channels; appended under notify.lock after
+//                   checking that no live claim exists (tools/patrol/notices.h)
+//   notice_sent     key, channel, ok, error (when not ok): one per channel
+//                   and claim, after the delivery's retries
+// Notice events are repository-wide so that they do not make a run look
+// changed to poll's cursor.
 // Unknown names are ignored by Fold (a newer server may add some).
 //
 // Thread-safety: pure functions over values.
@@ -91,6 +103,8 @@ struct Run {
   nlohmann::json diagnosis;  // Diagnosis ToJson, or null.
   nlohmann::json links = nlohmann::json::object();  // kind -> value.
   bool cancel_requested = false;
+  bool started = false;          // Seen running at least once.
+  std::string state_changed_at;  // When `state` last changed.
   uint64_t changed_seq = 0;  // Sequence number of its last event.
 
   const Attempt* current() const {
@@ -109,11 +123,46 @@ struct Confirmation {
   std::string used_by;     // The run whose `created` consumed it.
 };
 
+// A change of a run worth showing a person, in journal order: its
+// creation, each change of its state, and each time its health turned to
+// fail. A pure replay, so every process derives the same milestones with
+// the same sequence numbers: what the patrol announces (once per key) and
+// what heartbeat.md lists.
+struct Milestone {
+  uint64_t seq = 0;      // Of the event that made it.
+  std::string ts, run;
+  std::string kind;      // created | state | health
+  std::string from, to;  // Run states (kind state), health statuses (health).
+  // The notification it is (notify.h kEvents: run_started, run_finished,
+  // run_failed, health_failed), or empty: a change no one is told about
+  // (pending again, a cancel asked through `cancel`, a creation).
+  std::string notice;
+  nlohmann::json detail;  // health: the checks that failed; else null.
+};
+
+// What the journal says of one notice (key "<journal id>:<run>:<event>:<seq>").
+struct NoticeRecord {
+  std::string event, run;
+  std::string claimed_by, claimed_at;  // The latest claim.
+  uint64_t claim_seq = 0;              // Of the first claim.
+  std::vector<std::string> channels;   // Every channel ever claimed.
+  struct Delivery {
+    bool ok = false;
+    std::string error, ts;
+  };
+  std::map<std::string, Delivery> sent;  // By channel.
+};
+
 // The runs of a journal, keyed by id. Sequence numbers count events from 1
 // in journal order.
 struct RunTable {
   std::map<std::string, Run> runs;
   std::map<std::string, Confirmation> confirmations;  // By token_sha256.
+  std::vector<Milestone> milestones;                  // In journal order.
+  std::map<std::string, NoticeRecord> notices;        // By key.
+  // The `seq` of the first notify_started: milestones after it are
+  // announced. Unset: notifications were never configured here.
+  std::optional<uint64_t> notify_from;
   uint64_t seq = 0;  // Events folded so far.
   std::vector<std::string> problems;  // From the journal, and events that
                                       // did not fit their run.

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <map>
 
+#include "tools/runs/repo_registry.h"
+
 namespace hpc::runs {
 namespace {
 
@@ -28,6 +30,12 @@ std::string ShortId(const std::string& created) {
   return buf;
 }
 
+std::string StateDirLocked(const std::string& repo) {
+  return g_state_dir_override.empty()
+             ? (std::filesystem::path(repo) / ".hpc-mcp").string()
+             : g_state_dir_override;
+}
+
 }  // namespace
 
 void SetStateDirOverride(std::string dir) {
@@ -35,21 +43,30 @@ void SetStateDirOverride(std::string dir) {
   g_state_dir_override = std::move(dir);
 }
 
-SubmitLock::~SubmitLock() {
+std::string StateDirFor(const std::string& repo) {
+  std::lock_guard lock(g_mu);
+  return StateDirLocked(repo);
+}
+
+FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
 Result<std::shared_ptr<RunStore>> RunStore::ForRepo(const std::string& repo) {
-  std::lock_guard lock(g_mu);
-  std::string dir = g_state_dir_override.empty()
-                        ? (std::filesystem::path(repo) / ".hpc-mcp").string()
-                        : g_state_dir_override;
-  auto it = g_stores->find(dir);
-  if (it != g_stores->end()) return it->second;
-  auto j = journal::Journal::Open(dir);
-  if (!j.ok()) return j.status();
-  std::shared_ptr<RunStore> store(new RunStore(repo, dir, std::move(*j)));
-  (*g_stores)[dir] = store;
+  std::shared_ptr<RunStore> store;
+  {
+    std::lock_guard lock(g_mu);
+    std::string dir = StateDirLocked(repo);
+    auto it = g_stores->find(dir);
+    if (it != g_stores->end()) return it->second;
+    auto j = journal::Journal::Open(dir);
+    if (!j.ok()) return j.status();
+    store.reset(new RunStore(repo, dir, std::move(*j)));
+    (*g_stores)[dir] = store;
+  }
+  // Once per repository and process, outside the lock: the patrol finds
+  // the repository there. Never fails the caller.
+  RecordRepo(repo);
   return store;
 }
 
@@ -104,13 +121,13 @@ Status RunStore::Append(const std::string& run, const std::string& name,
   return CatchUpLocked();
 }
 
-Result<SubmitLock> RunStore::Lock(bool wait) {
-  std::string path = state_dir_ + "/submit.lock";
+Result<FileLock> RunStore::Lock(const std::string& name, bool wait) {
+  std::string path = state_dir_ + "/" + name;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     return Status(StatusCode::kUnavailable, "cannot open " + path + ": " + std::strerror(errno))
         .WithReason("io_error", true, "check that the state directory is writable");
-  SubmitLock held(fd);
+  FileLock held(fd);
   while (::flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
     if (errno == EWOULDBLOCK)
@@ -121,8 +138,18 @@ Result<SubmitLock> RunStore::Lock(bool wait) {
   return held;
 }
 
-Result<SubmitLock> RunStore::LockSubmits() { return Lock(true); }
-Result<SubmitLock> RunStore::TryLockSubmits() { return Lock(false); }
+Result<SubmitLock> RunStore::LockSubmits() { return Lock("submit.lock", true); }
+Result<SubmitLock> RunStore::TryLockSubmits() {
+  return Lock("submit.lock", false);
+}
+Result<FileLock> RunStore::LockFile(const std::string& name) {
+  return Lock(name, true);
+}
+
+std::string RunStore::journal_id() {
+  std::lock_guard lock(mu_);
+  return journal_id_;
+}
 
 std::string RunStore::MakeCursor(uint64_t seq) const {
   return std::to_string(seq) + "." + journal_id_;
