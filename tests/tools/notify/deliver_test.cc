@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/files.h"
+#include "tests/support/notice_fixture.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wandb_fixture.h"
 #include "tools/notify/notify.h"
@@ -28,6 +29,7 @@ namespace {
 
 using Catch::Contains;
 using nlohmann::json;
+using testing::FailedNotice;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
@@ -91,25 +93,6 @@ void Reply(httplib::Response& res, int status, const std::string& body,
            const char* type = "application/json") {
   res.status = status;
   res.set_content(body, type);
-}
-
-Notice FailedNotice() {
-  Notice n;
-  n.key = "j1:20261123-bert-a1b2:run_failed:1";
-  n.event = "run_failed";
-  n.repo = "/home/ada/bert";
-  n.run_id = "20261123-bert-a1b2";
-  n.run_name = "bert";
-  n.profile = "slurm-a";
-  n.state = "out_of_memory";
-  n.runtime = "3h12m";
-  n.last_step = "48000/100000";
-  n.last_metric = "loss 2.31";
-  n.diagnosis = "gpu_oom: CUDA out of memory";
-  n.evidence = "torch.OutOfMemoryError: CUDA out of memory";
-  n.next = "halve the batch size";
-  n.at = "2026-11-23T10:00:00Z";
-  return n;
 }
 
 Config FastConfig(int retries) {
