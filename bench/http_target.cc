@@ -163,6 +163,7 @@ bool HttpTarget::OpenSession(double* init_ms) {
 }
 
 bool HttpTarget::Open(double* init_ms) {
+  const int64_t t0 = NowNs();
   if (!OpenSession(init_ms)) return false;
   Session* s = sessions_.front().get();
   std::string cursor, err;
@@ -176,6 +177,9 @@ bool HttpTarget::Open(double* init_ms) {
         !HandshakeResult(resp, id, &result)) {
       return false;
     }
+    // Without initialize, connect + the first answer of any kind.
+    if (!ctx_->wire->has_initialize() && page == 0 && init_ms != nullptr)
+      *init_ms = (NowNs() - t0) / 1e6;
     if (ToolListed(result, ctx_->call.tool, &cursor, &err)) return true;
     if (cursor.empty()) return Fail(err);
   }

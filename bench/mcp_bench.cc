@@ -64,7 +64,8 @@ struct Options {
       "  --phase-s S      stop issuing calls in a phase after S seconds\n"
       "                   (0 = never); what was sent is still verified\n"
       "  --server-cpu N   stdio: pin the spawned server to CPU N\n"
-      "  --wire V         protocol dialect (2025-11-25)\n"
+      "  --wire V         protocol dialect: 2025-11-25 (initialize, sessions) or\n"
+      "                   2026-07-28 (stateless, _meta per request)\n"
       "  --tool NAME --args JSON --expect-text TEXT\n"
       "                   the call (test_simple_text, {}, fixture text)\n"
       "  --label NAME     name in the output\n"
@@ -184,9 +185,12 @@ void PrintTable(const Options& o, const json& out) {
   FILE* f = stderr;
   fprintf(f, "mcp_bench: %s (%s, wire %s, tool %s)\n", o.label.c_str(),
           o.transport.c_str(), o.wire.c_str(), o.call.tool.c_str());
+  const bool stateless = o.wire == "2026-07-28";
   fprintf(f, "  init     %8.2f ms  (%s)\n", Num(out, "init_ms"),
-          o.transport == "stdio" ? "spawn -> initialize response"
-                                 : "connect + initialize round trip");
+          o.transport == "stdio"
+              ? (stateless ? "spawn -> first tools/list response" : "spawn -> initialize response")
+              : (stateless ? "connect + first tools/list round trip"
+                           : "connect + initialize round trip"));
   auto row = [&](const char* name, const json& p, const std::string& shape) {
     if (p.is_null() || p["calls"] == 0) return;
     fprintf(f,

@@ -9,9 +9,11 @@ import {readFileSync, writeFileSync} from 'node:fs';
 const kCases = [
   ['limit-stdio', 'limit_server (C++, fixed replies), stdio'],
   ['ours-stdio', 'conformance-server, stdio'],
+  ['ours-stdio-modern', 'conformance-server, stdio, 2026-07-28 (stateless)'],
   ['ts-stdio', 'TS SDK 1.32.2, stdio'],
   ['limit-http', 'limit_server (C++, fixed replies), HTTP'],
   ['ours-http', 'conformance-server, HTTP'],
+  ['ours-http-modern', 'conformance-server, HTTP, 2026-07-28 (stateless)'],
   ['ts-http', 'TS SDK 1.32.2, HTTP (JSON responses)'],
   ['ts-http-sse', 'TS SDK 1.32.2, HTTP (SSE responses)'],
 ];
@@ -133,6 +135,10 @@ const pair = (name, a, b) => {
 pair('ours vs TS, stdio', 'ours-stdio', 'ts-stdio');
 pair('ours vs TS, HTTP (JSON)', 'ours-http', 'ts-http');
 pair('ours vs TS, HTTP (SSE)', 'ours-http', 'ts-http-sse');
+pair('ours 2026-07-28 vs TS, stdio', 'ours-stdio-modern', 'ts-stdio');
+pair('ours 2026-07-28 vs TS, HTTP (JSON)', 'ours-http-modern', 'ts-http');
+pair('ours 2026-07-28 vs ours 2025-11-25, stdio', 'ours-stdio-modern', 'ours-stdio');
+pair('ours 2026-07-28 vs ours 2025-11-25, HTTP', 'ours-http-modern', 'ours-http');
 pair('ours vs limit, stdio', 'ours-stdio', 'limit-stdio');
 pair('ours vs limit, HTTP', 'ours-http', 'limit-http');
 pair('limit vs TS, stdio', 'limit-stdio', 'ts-stdio');

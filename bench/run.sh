@@ -86,6 +86,9 @@ add_case() {
 }
 add_case limit-stdio stdio "${limit}" --stdio
 [[ -x "${ours}" ]] && add_case ours-stdio stdio "${ours}" --stdio
+# The same server spoken to in the stateless 2026-07-28 era (a *-modern
+# name selects that wire; the TS SDK 1.x speaks only the legacy one).
+[[ -x "${ours}" ]] && add_case ours-stdio-modern stdio "${ours}" --stdio
 have_ts=0
 if "${NODE}" --version >/dev/null 2>&1 && [[ -f "${TS_SDK_SERVER}" ]] &&
    [[ "${TS_SDK_SERVER}" != "${here}/ts_sdk_server.mjs" ||
@@ -95,6 +98,7 @@ if "${NODE}" --version >/dev/null 2>&1 && [[ -f "${TS_SDK_SERVER}" ]] &&
 fi
 add_case limit-http http "${limit}" --http
 [[ -x "${ours}" ]] && add_case ours-http http "${ours}" --http
+[[ -x "${ours}" ]] && add_case ours-http-modern http "${ours}" --http
 if ((have_ts)); then
   add_case ts-http http "${NODE}" "${TS_SDK_SERVER}" --http
   ((quick)) || add_case ts-http-sse http "${NODE}" "${TS_SDK_SERVER}" --http --sse
@@ -136,6 +140,7 @@ run_case() {
   [[ "${name}" == ours-* ]] && phase_s="${PHASE_S_OURS}"
   local -a common=(--label "${name}" --warmup "${WARMUP}" --phase-s "${phase_s}"
                    --deadline-s "${DEADLINE_S}")
+  [[ "${name}" == *-modern ]] && common+=(--wire 2026-07-28)
   local line
   if [[ "${transport}" == stdio ]]; then
     line="$(cd "${root}" && "${prio[@]}" taskset -c "${DRV_CPU}" "${bench}" "${common[@]}" \

@@ -130,6 +130,8 @@ bool StdioTarget::Handshake(double* init_ms, int64_t spawn_ns) {
   for (int page = 0; page < 100; ++page) {
     ++id;
     if (!request(wire.ListToolsRequest(id, cursor))) return false;
+    // Without initialize, the first answer of any kind marks the start.
+    if (!wire.has_initialize() && page == 0) *init_ms = (NowNs() - spawn_ns) / 1e6;
     if (ToolListed(result, ctx_->call.tool, &cursor, &err)) return true;
     if (cursor.empty()) return Fail(err);
   }

@@ -1,9 +1,8 @@
 // The protocol dialect the driver speaks. Transports (stdio, HTTP) only move
 // bytes; everything that depends on the MCP revision (handshake, request
-// bodies, per-request HTTP headers) comes from a Wire. The 2025-11-25 wire
-// (initialize + sessions) is the one implemented; the 2026-07-28 stateless
-// wire (no initialize, `_meta` per request, Mcp-Method/Mcp-Name headers) is
-// meant to be another subclass registered in MakeWire().
+// bodies, per-request HTTP headers) comes from a Wire: the 2025-11-25 wire
+// (initialize + sessions) and the 2026-07-28 stateless wire (no initialize,
+// `_meta` per request, Mcp-Method/Mcp-Name headers).
 
 #ifndef HPC_MCP_BENCH_WIRE_H_
 #define HPC_MCP_BENCH_WIRE_H_
@@ -57,7 +56,8 @@ class Wire {
                                   std::string_view tool) const = 0;
 };
 
-// Returns nullptr for an unknown wire name. Known: "2025-11-25".
+// Returns nullptr for an unknown wire name. Known: "2025-11-25",
+// "2026-07-28".
 std::unique_ptr<Wire> MakeWire(std::string_view name);
 
 }  // namespace mcp_bench

@@ -16,6 +16,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "mcp_server/era.h"
 #include "mcp_server/thread_pool.h"
 
 namespace hpc::mcp {
@@ -48,11 +49,16 @@ class EventQueue : public Outbound {
   }
 
   // Blocks until the response (or an abandon) arrived, or any notification
-  // is queued. Returns true when the answer can be plain JSON: only the
-  // response is queued.
-  bool WaitForDecision(std::string* response) {
+  // is queued, or `max_wait` passed. Returns true when the answer can be
+  // plain JSON: only the response is queued.
+  bool WaitForDecision(std::string* response,
+                       std::chrono::milliseconds max_wait = std::chrono::milliseconds::max()) {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return finished_ || closed_ || !events_.empty(); });
+    auto ready = [&] { return finished_ || closed_ || !events_.empty(); };
+    if (max_wait == std::chrono::milliseconds::max())
+      cv_.wait(lock, ready);
+    else if (!cv_.wait_for(lock, max_wait, ready))
+      return false;
     if (events_.size() == 1 && events_.front().final) {
       *response = std::move(events_.front().data);
       events_.clear();
@@ -162,10 +168,18 @@ std::string HostOf(std::string s) {
 }
 
 void JsonError(httplib::Response& res, int status, int code,
-               const std::string& message) {
+               const std::string& message, const json& id = nullptr) {
   res.status = status;
-  res.set_content(Dump(MakeError(nullptr, {code, message, nullptr})),
-                  kJsonType);
+  res.set_content(Dump(MakeError(id, {code, message, nullptr})), kJsonType);
+}
+
+// The request's id when it has a usable one, for errors answered before
+// the server saw the request.
+json IdOf(const json& message) {
+  if (message.is_object() && message.contains("id") &&
+      (message["id"].is_string() || message["id"].is_number_integer()))
+    return message["id"];
+  return nullptr;
 }
 
 class HttpTransport {
@@ -183,6 +197,20 @@ class HttpTransport {
 
   bool CheckAccess(const httplib::Request& req, httplib::Response& res) const;
   void Post(const httplib::Request& req, httplib::Response& res);
+  // A POST no initialize opened a session for: served statelessly, on a
+  // session of its own that ends with the response (closing the response
+  // stream cancels the request, as 2026-07-28 specifies).
+  void PostModern(const httplib::Request& req, httplib::Response& res,
+                  const json& parsed);
+  // Queues `parsed` for `session` and answers it: plain JSON when only the
+  // response came, else SSE. Returns the JSON response, or null after
+  // streaming. `on_stream_end` runs when an SSE response ends.
+  // `stream_after`: a request still unanswered then is answered as SSE, so
+  // that the stream's keep-alive writes notice a client that went away.
+  std::optional<json> Answer(const std::shared_ptr<Session>& session, const json& parsed,
+                             httplib::Response& res, std::function<void()> on_stream_end,
+                             std::chrono::milliseconds stream_after =
+                                 std::chrono::milliseconds::max());
   void Get(const httplib::Request& req, httplib::Response& res);
   void Delete(const httplib::Request& req, httplib::Response& res);
   // Finds the session a request names; answers 400/404 when it cannot.
@@ -313,7 +341,23 @@ void HttpTransport::Post(const httplib::Request& req, httplib::Response& res) {
               "Parse error: the body is not valid JSON");
     return;
   }
-  bool initialize = StringOr(parsed, "method") == "initialize";
+  const bool has_session = req.has_header(kSessionHeader);
+  static const json kNoParams = json::object();
+  const json& params = parsed.is_object() && parsed.contains("params") ? parsed["params"]
+                                                                        : kNoParams;
+  const std::string method = StringOr(parsed, "method");
+  // Without a session, a request is 2026-07-28 when it says so (header or
+  // _meta). Anything else is a legacy client that lost or never opened its
+  // session, and Lookup tells it so: a 400 with no modern error code, which
+  // is also what lets a dual-era client fall back.
+  const bool says_modern =
+      ServedAsModern(method, params) &&
+      (params.contains("_meta") ||
+       (req.has_header(kVersionHeader) &&
+        std::find(ModernProtocolVersions().begin(), ModernProtocolVersions().end(),
+                  req.get_header_value(kVersionHeader)) != ModernProtocolVersions().end()));
+  if (!has_session && says_modern) return PostModern(req, res, parsed);
+  const bool initialize = method == "initialize" && !has_session;
   std::shared_ptr<Entry> entry;
   // A slot is reserved before initialize runs, so that concurrent
   // initializes cannot all pass the --max-sessions check.
@@ -324,7 +368,7 @@ void HttpTransport::Post(const httplib::Request& req, httplib::Response& res) {
     --reserved_;
     reserved = false;
   };
-  if (initialize && !req.has_header(kSessionHeader)) {
+  if (initialize) {
     {
       std::lock_guard lock(mu_);
       if (sessions_.size() + reserved_ >= options_.max_sessions) {
@@ -342,51 +386,93 @@ void HttpTransport::Post(const httplib::Request& req, httplib::Response& res) {
     entry = Lookup(req, res);
     if (!entry) return;
   }
+  std::optional<json> r = Answer(entry->session, parsed, res, nullptr);
+  if (initialize) {
+    if (r && r->contains("result")) {
+      std::lock_guard lock(mu_);
+      sessions_[entry->session->id()] = entry;
+      --reserved_;
+      reserved = false;
+      res.set_header(kSessionHeader, entry->session->id());
+    } else {
+      release();
+      server_.CloseSession(entry->session);
+    }
+  }
+}
 
-  if (!Server::ExpectsResponse(parsed)) {
-    server_.Handle(entry->session, parsed, std::make_shared<DiscardQueue>());
-    res.status = 202;
+void HttpTransport::PostModern(const httplib::Request& req, httplib::Response& res,
+                               const json& parsed) {
+  auto header = [&](std::string_view name) -> std::optional<std::string> {
+    std::string n(name);
+    if (!req.has_header(n)) return std::nullopt;  // httplib: case-insensitive.
+    return req.get_header_value(n);
+  };
+  if (auto mismatch = CheckModernHeaders(parsed, header)) {
+    res.status = 400;
+    res.set_content(Dump(MakeError(IdOf(parsed), *mismatch)), kJsonType);
     return;
+  }
+  // Closing the stream cancels a 2026-07-28 request, but a blocked
+  // cpp-httplib handler cannot see a closed socket: a request that takes
+  // longer than a moment is answered as SSE, whose keep-alive comments
+  // then find out.
+  constexpr std::chrono::seconds kStreamAfter(2);
+  auto session = server_.NewSession("");
+  std::optional<json> r = Answer(session, parsed, res, [this, session] {
+    server_.CloseSession(session);
+  }, kStreamAfter);
+  if (!r) return;  // Streaming: the stream's end closes the session.
+  server_.CloseSession(session);
+  if (r->is_object() && r->contains("error") && (*r)["error"].is_object()) {
+    const json& e = (*r)["error"];
+    res.status = ModernHttpStatus({e.value("code", 0), "", nullptr});
+  }
+}
+
+std::optional<json> HttpTransport::Answer(const std::shared_ptr<Session>& session,
+                                          const json& parsed, httplib::Response& res,
+                                          std::function<void()> on_stream_end,
+                                          std::chrono::milliseconds stream_after) {
+  if (!Server::ExpectsResponse(parsed)) {
+    server_.Handle(session, parsed, std::make_shared<DiscardQueue>());
+    res.status = 202;
+    return json();
   }
   auto queue = std::make_shared<EventQueue>();
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
-      if (reserved) --reserved_;
       JsonError(res, 503, rpc::kInvalidRequest, "Service Unavailable: stopping");
-      return;
+      return json();
     }
     std::erase_if(open_posts_, [](const auto& w) { return w.expired(); });
     open_posts_.push_back(queue);
   }
-  server_.Handle(entry->session, parsed, queue);
+  server_.Handle(session, parsed, queue);
   std::string response;
-  if (queue->WaitForDecision(&response)) {
+  if (queue->WaitForDecision(&response, stream_after)) {
     json r = ParseJson(response);
-    if (initialize && !req.has_header(kSessionHeader)) {
-      if (r.contains("result")) {
-        std::lock_guard lock(mu_);
-        sessions_[entry->session->id()] = entry;
-        --reserved_;
-        reserved = false;
-        res.set_header(kSessionHeader, entry->session->id());
-      } else {
-        release();
-        server_.CloseSession(entry->session);
-      }
-    }
     // A message the server could not even attribute to a request (id null)
     // is the client's fault at the HTTP level too.
     bool unattributed = r.is_object() && r.contains("error") && r["id"].is_null();
     res.status = unattributed ? 400 : 200;
     res.set_content(std::move(response), kJsonType);
-    return;
+    return r;
   }
-  release();  // initialize never streams; this is for safety only.
-  Stream(res, queue, nullptr);
+  Stream(res, queue, std::move(on_stream_end));
+  return std::nullopt;
 }
 
 void HttpTransport::Get(const httplib::Request& req, httplib::Response& res) {
+  if (!req.has_header(kSessionHeader)) {
+    res.set_header("Allow", "POST");
+    JsonError(res, 405, rpc::kInvalidRequest,
+              "Method Not Allowed: GET opens the stream of a session that initialize "
+              "opened; without one, POST requests (2026-07-28 clients subscribe with "
+              "subscriptions/listen)");
+    return;
+  }
   if (!AcceptsAll(req.get_header_value("Accept"), "text/event-stream")) {
     JsonError(res, 406, rpc::kInvalidRequest,
               "Not Acceptable: GET opens an SSE stream; accept text/event-stream");
@@ -417,6 +503,13 @@ void HttpTransport::Get(const httplib::Request& req, httplib::Response& res) {
 }
 
 void HttpTransport::Delete(const httplib::Request& req, httplib::Response& res) {
+  if (!req.has_header(kSessionHeader)) {
+    res.set_header("Allow", "POST");
+    JsonError(res, 405, rpc::kInvalidRequest,
+              "Method Not Allowed: DELETE ends a session that initialize opened; "
+              "send the Mcp-Session-Id header");
+    return;
+  }
   auto entry = Lookup(req, res);
   if (!entry) return;
   {

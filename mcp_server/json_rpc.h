@@ -21,6 +21,10 @@ inline constexpr int kMethodNotFound = -32601;
 inline constexpr int kInvalidParams = -32602;
 inline constexpr int kInternalError = -32603;
 inline constexpr int kResourceNotFound = -32002;  // MCP <= 2025-11-25.
+// 2026-07-28: the only codes of the -32020..-32099 range the revision defines.
+inline constexpr int kHeaderMismatch = -32020;
+inline constexpr int kMissingClientCapability = -32021;  // data.requiredCapabilities
+inline constexpr int kUnsupportedProtocolVersion = -32022;  // data.supported, .requested
 }  // namespace rpc
 
 // A protocol-level failure of one request.

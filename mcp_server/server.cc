@@ -28,12 +28,32 @@ struct Server::Prompt {
 struct Server::Resource {
   json descriptor;
   ResourceReader reader;
+  CacheHint cache;
 };
 
 struct Server::Template {
   json descriptor;
   UriTemplate matcher;
   ResourceReader reader;
+  CacheHint cache;
+};
+
+// An open subscriptions/listen stream (2026-07-28).
+struct Server::Listener {
+  json id;                    // The listen request's id: the subscription id.
+  json honoured;              // The filter as acknowledged.
+  std::set<std::string> uris;  // resourceSubscriptions.
+  std::shared_ptr<Session> session;
+  std::string key;
+  std::shared_ptr<Outbound> reply;
+  std::shared_ptr<InFlight> in_flight;
+};
+
+// One attempt of a handler that may need the client's input first.
+struct Server::Turn {
+  json result;
+  json input_requests;  // Null: complete.
+  std::string state;
 };
 
 namespace {
@@ -107,6 +127,15 @@ std::optional<size_t> DecodeCursor(const json& cursor, size_t size) {
   return v;
 }
 
+// The peer of a request on a legacy session: what initialize negotiated.
+Peer LegacyPeer(const Session& session) {
+  Peer p;
+  p.protocol_version = session.protocol_version();
+  p.client_info = session.client_info();
+  p.client_capabilities = session.client_capabilities();
+  return p;
+}
+
 const char* CapabilityFor(std::string_view method) {
   if (method == "sampling/createMessage") return "sampling";
   if (method == "elicitation/create") return "elicitation";
@@ -116,22 +145,17 @@ const char* CapabilityFor(std::string_view method) {
 
 }  // namespace
 
-const std::vector<std::string>& SupportedProtocolVersions() {
-  static const std::vector<std::string> kVersions = {"2025-11-25", "2025-06-18",
-                                                     "2025-03-26"};
-  return kVersions;
-}
-
 // The RequestContext of one pooled request.
 class Server::CallContext : public RequestContext {
  public:
   CallContext(Server* server, std::shared_ptr<Session> session, std::shared_ptr<Outbound> reply,
-              std::shared_ptr<InFlight> in_flight, json progress_token)
+              std::shared_ptr<InFlight> in_flight, json progress_token, Peer peer)
       : server_(server),
         session_(std::move(session)),
         reply_(std::move(reply)),
         in_flight_(std::move(in_flight)),
-        progress_token_(std::move(progress_token)) {}
+        progress_token_(std::move(progress_token)),
+        peer_(std::move(peer)) {}
 
   std::stop_token stop_token() const override {
     return in_flight_->stop.get_token();
@@ -150,31 +174,92 @@ class Server::CallContext : public RequestContext {
   }
 
   void Log(LogLevel level, json data, std::string logger) override {
-    if (done_ || level < session_->log_level()) return;
+    // Legacy: the session's level, which logging/setLevel may move during
+    // the call. Modern: only what the request's _meta asked for.
+    std::optional<LogLevel> threshold =
+        peer_.modern ? peer_.log_level : std::optional(session_->log_level());
+    if (done_ || !threshold || level < *threshold) return;
     json p{{"level", LogLevelName(level)}, {"data", std::move(data)}};
     if (!logger.empty()) p["logger"] = std::move(logger);
     SendUnlessCancelled(MakeNotification("notifications/message", std::move(p)));
   }
 
   bool ClientSupports(std::string_view capability) const override {
-    return session_->ClientSupports(capability);
+    return peer_.Supports(capability);
   }
 
   Result<json> AskClient(std::string method, json params,
                          std::chrono::milliseconds timeout) override {
     const char* cap = CapabilityFor(method);
-    if (cap && !session_->ClientSupports(cap))
+    if (cap && !peer_.Supports(cap))
       return FailedPrecondition("the client did not declare the '" +
                                 std::string(cap) + "' capability, so " +
                                 method + " cannot be sent to it");
-    return session_->Ask(*reply_, std::move(method), std::move(params),
-                         stop_token(), timeout);
+    if (!peer_.modern)
+      return session_->Ask(*reply_, std::move(method), std::move(params),
+                           stop_token(), timeout);
+    // A modern request cannot wait for the client: the n-th ask of an
+    // attempt becomes input request "ask-n", the call is answered with an
+    // input-required result, and the handler runs again from the start
+    // when the client repeats it with the answers, where the same ask now
+    // finds its answer.
+    // Answers of earlier rounds come back in the requestState this server
+    // sealed (see TakePendingAsks), as the client resends only the last.
+    if (!earlier_read_) {
+      earlier_read_ = true;
+      json earlier = ParseJson(request_state_);
+      if (earlier.is_object()) answered_ = std::move(earlier);
+    }
+    std::string key = "ask-" + std::to_string(++asks_);
+    if (input_responses_.contains(key)) answered_[key] = input_responses_[key];
+    if (answered_.contains(key)) return answered_[key];
+    pending_asks_[key] = {{"method", method}, {"params", std::move(params)}};
+    return Unavailable("waiting for the client's answer to " + method);
   }
 
-  json ClientInfo() const override { return session_->client_info(); }
+  bool InputPending() const override { return !pending_asks_.empty(); }
+  // What this attempt asked for and found no answer to (see AskClient); a
+  // new attempt starts counting again.
+  // `state` receives what the next round must hand back: the answers so far.
+  json TakePendingAsks(std::string* state) {
+    json asks = pending_asks_.empty() ? json() : std::move(pending_asks_);
+    if (!asks.is_null()) *state = Dump(answered_);
+    pending_asks_ = json::object();
+    asks_ = 0;
+    return asks;
+  }
+
+  json ClientInfo() const override { return peer_.client_info; }
   std::string SessionId() const override { return session_->id(); }
 
   void ResourceUpdated(const std::string& uri) override { server_->NotifyResourceUpdated(uri); }
+
+  bool Modern() const override { return peer_.modern; }
+  std::string ProtocolVersion() const override { return peer_.protocol_version; }
+
+  Status RequireClientCapability(std::string_view capability) override {
+    if (peer_.Supports(capability)) return Status::Ok();
+    std::string cap(capability);
+    if (peer_.modern)
+      missing_capability_ = RpcError{
+          rpc::kMissingClientCapability,
+          "Missing required client capability: this request needs '" + cap +
+              "'; declare it in _meta \"" + meta::kClientCapabilities + "\" and retry",
+          {{"requiredCapabilities", {{cap, json::object()}}}}};
+    return FailedPrecondition("the client did not declare the '" + cap +
+                              "' capability this tool needs");
+  }
+  // Set by RequireClientCapability on a modern request: the error to answer.
+  const std::optional<RpcError>& missing_capability() const { return missing_capability_; }
+
+  json InputResponses() const override { return input_responses_; }
+  std::string RequestState() const override { return request_state_; }
+  void SetInput(json responses, std::string state) {
+    input_responses_ = std::move(responses);
+    request_state_ = std::move(state);
+  }
+  const Peer& peer() const { return peer_; }
+  Outbound& reply() { return *reply_; }
 
   // After this, no progress or log notification leaves for this request.
   void Finish() { done_ = true; }
@@ -192,9 +277,17 @@ class Server::CallContext : public RequestContext {
   std::shared_ptr<Outbound> reply_;
   std::shared_ptr<InFlight> in_flight_;
   json progress_token_;
+  const Peer peer_;
   std::mutex mu_;
   std::optional<double> last_progress_;
   std::atomic<bool> done_{false};
+  std::optional<RpcError> missing_capability_;
+  json input_responses_ = json::object();
+  std::string request_state_;
+  int asks_ = 0;
+  json pending_asks_ = json::object();
+  json answered_ = json::object();  // AskClient answers by key, all rounds.
+  bool earlier_read_ = false;
 };
 
 // Collects the responses of a 2025-03-26 batch into one array.
@@ -233,6 +326,7 @@ class Server::BatchReply : public Outbound {
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
+      sealer_(options_.request_state_key),
       pool_(options_.min_workers, options_.max_workers,
             std::chrono::seconds(30)) {
   auto text = FindAsset(CoreAssets(), "schemas/tool_definition.json");
@@ -309,7 +403,7 @@ Status Server::AddPromptFile(std::string_view markdown, std::string_view source)
                    return out;
                  });
   }
-  return AddPrompt(file->definition, [body](const json& args) -> Result<json> {
+  return AddPrompt(file->definition, [body](RequestContext&, const json& args) -> Result<json> {
     return json{{"messages",
                  json::array({{{"role", "user"},
                                {"content",
@@ -318,24 +412,25 @@ Status Server::AddPromptFile(std::string_view markdown, std::string_view source)
   });
 }
 
-Status Server::AddResource(json descriptor, ResourceReader reader) {
+Status Server::AddResource(json descriptor, ResourceReader reader, CacheHint cache) {
   if (frozen_) return FailedPrecondition("resources must be added before serving");
   if (!descriptor["uri"].is_string() || !descriptor["name"].is_string())
     return InvalidArgument("a resource needs string uri and name");
   std::string uri = descriptor["uri"];
   if (resources_.count(uri)) return AlreadyExists("resource " + uri + " is defined twice");
-  resources_[uri] = std::make_shared<Resource>(Resource{descriptor, std::move(reader)});
+  resources_[uri] = std::make_shared<Resource>(Resource{descriptor, std::move(reader), cache});
   return Status::Ok();
 }
 
-Status Server::AddResourceTemplate(json descriptor, ResourceReader reader) {
+Status Server::AddResourceTemplate(json descriptor, ResourceReader reader,
+                                   CacheHint cache) {
   if (frozen_) return FailedPrecondition("templates must be added before serving");
   if (!descriptor["uriTemplate"].is_string() || !descriptor["name"].is_string())
     return InvalidArgument("a resource template needs string uriTemplate and name");
   auto matcher = UriTemplate::Parse(descriptor["uriTemplate"].get<std::string>());
   if (!matcher.ok()) return matcher.status();
   templates_.push_back(std::make_shared<Template>(
-      Template{descriptor, *matcher, std::move(reader)}));
+      Template{descriptor, *matcher, std::move(reader), cache}));
   return Status::Ok();
 }
 
@@ -354,9 +449,14 @@ void Server::Freeze() {
 
 json Server::Capabilities() const {
   json caps{{"tools", json::object()}, {"logging", json::object()}};
+  if (options_.tools_list_changed) caps["tools"]["listChanged"] = true;
   if (!prompts_.empty()) caps["prompts"] = json::object();
-  if (!resources_.empty() || !templates_.empty())
+  if (!prompts_.empty() && options_.prompts_list_changed)
+    caps["prompts"]["listChanged"] = true;
+  if (!resources_.empty() || !templates_.empty()) {
     caps["resources"] = {{"subscribe", true}};
+    if (options_.resources_list_changed) caps["resources"]["listChanged"] = true;
+  }
   if (!prompts_.empty() || !templates_.empty())
     caps["completions"] = json::object();
   return caps;
@@ -392,10 +492,124 @@ void Server::NotifyResourceUpdated(const std::string& uri) {
     if (auto out = s->standalone())
       out->Notify(MakeNotification("notifications/resources/updated", {{"uri", uri}}));
   }
+  Broadcast([&](const Listener& l) { return l.uris.count(uri) > 0; },
+            "notifications/resources/updated", {{"uri", uri}});
+}
+
+void Server::NotifyListChanged(std::string_view list) {
+  bool declared = list == "tools"     ? options_.tools_list_changed
+                  : list == "prompts" ? options_.prompts_list_changed
+                  : list == "resources" && options_.resources_list_changed;
+  if (!declared) return;
+  std::string method = "notifications/" + std::string(list) + "/list_changed";
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mu_);
+    for (auto& w : sessions_)
+      if (auto s = w.lock()) live.push_back(s);
+  }
+  for (auto& s : live)
+    if (s->initialized())
+      if (auto out = s->standalone()) out->Notify(MakeNotification(method, json::object()));
+  std::string filter = std::string(list) + "ListChanged";
+  Broadcast([&](const Listener& l) { return l.honoured.value(filter, false); }, method,
+            json::object());
+}
+
+void Server::Broadcast(const std::function<bool(const Listener&)>& wants,
+                       const std::string& method, const json& params) {
+  std::vector<std::shared_ptr<Listener>> live, gone;
+  {
+    std::lock_guard lock(listeners_mu_);
+    for (auto& l : listeners_)
+      (l->in_flight->stop.stop_requested() ? gone : live).push_back(l);
+    std::erase_if(listeners_, [](const auto& l) { return l->in_flight->stop.stop_requested(); });
+  }
+  for (auto& l : gone) l->session->End(l->key);
+  for (auto& l : live) {
+    if (!wants(*l)) continue;
+    json p = params;
+    p["_meta"][meta::kSubscriptionId] = l->id;
+    std::lock_guard lock(l->in_flight->mu);
+    if (!l->in_flight->cancelled) l->reply->Notify(MakeNotification(method, std::move(p)));
+  }
+}
+
+void Server::Listen(const std::shared_ptr<Session>& session, const json& request,
+                    const std::shared_ptr<Outbound>& reply) {
+  const json& id = request["id"];
+  const json& params = request["params"];  // Present: HandleModern read its _meta.
+  if (!params.contains("notifications") || !params["notifications"].is_object()) {
+    reply->Respond(MakeError(
+        id, {rpc::kInvalidParams,
+             "Invalid params: subscriptions/listen needs a 'notifications' object, e.g. "
+             "{\"toolsListChanged\": true, \"resourceSubscriptions\": [\"hpc://runs/ID\"]}",
+             nullptr}));
+    return;
+  }
+  const json& want = params["notifications"];
+  auto asked = [&](const char* k) { return want.contains(k) && want[k] == true; };
+  auto l = std::make_shared<Listener>();
+  l->id = id;
+  l->honoured = json::object();
+  if (asked("toolsListChanged") && options_.tools_list_changed)
+    l->honoured["toolsListChanged"] = true;
+  if (asked("promptsListChanged") && options_.prompts_list_changed && !prompts_.empty())
+    l->honoured["promptsListChanged"] = true;
+  if (asked("resourcesListChanged") && options_.resources_list_changed &&
+      capabilities_.contains("resources"))
+    l->honoured["resourcesListChanged"] = true;
+  if (want.contains("resourceSubscriptions") && want["resourceSubscriptions"].is_array() &&
+      capabilities_.contains("resources")) {
+    json uris = json::array();
+    for (const json& u : want["resourceSubscriptions"])
+      if (u.is_string() && l->uris.insert(u.get<std::string>()).second) uris.push_back(u);
+    l->honoured["resourceSubscriptions"] = std::move(uris);
+  }
+  l->session = session;
+  l->key = IdKey(id);
+  l->reply = reply;
+  l->in_flight = session->Begin(l->key);
+  if (!l->in_flight) {
+    reply->Respond(MakeError(id, {rpc::kInvalidRequest,
+                                  "Invalid request: id " + Dump(id) +
+                                      " is already in use by a request in flight; use a new id",
+                                  nullptr}));
+    return;
+  }
+  // Registered, then acknowledged, under the lock Broadcast sends under: a
+  // change from the moment the client holds the ack on is delivered, and
+  // nothing reaches the stream before the ack.
+  std::shared_ptr<InFlight> flight = l->in_flight;
+  std::lock_guard hold(flight->mu);
+  {
+    std::lock_guard lock(listeners_mu_);
+    if (shut_down_) {
+      reply->Respond(MakeResult(id, Finish({{"_meta", {{meta::kSubscriptionId, id}}}})));
+      session->End(l->key);
+      return;
+    }
+    listeners_.push_back(l);
+  }
+  reply->Notify(MakeNotification(
+      "notifications/subscriptions/acknowledged",
+      {{"notifications", l->honoured}, {"_meta", {{meta::kSubscriptionId, id}}}}));
 }
 
 void Server::Shutdown() {
   if (shut_down_.exchange(true)) return;
+  // A graceful end for every open subscription (SubscriptionsListenResult).
+  std::vector<std::shared_ptr<Listener>> listeners;
+  {
+    std::lock_guard lock(listeners_mu_);
+    listeners.swap(listeners_);
+  }
+  for (auto& l : listeners) {
+    std::lock_guard lock(l->in_flight->mu);
+    if (!l->in_flight->cancelled)
+      l->reply->Respond(MakeResult(l->id, Finish({{"_meta", {{meta::kSubscriptionId, l->id}}}})));
+    l->session->End(l->key);
+  }
   {
     std::lock_guard lock(sessions_mu_);
     for (auto& w : sessions_)
@@ -512,6 +726,8 @@ void Server::HandleRequest(const std::shared_ptr<Session>& session,
                                   nullptr}));
     return;
   }
+  if (!session->initialized() && ServedAsModern(method, params))
+    return HandleModern(session, request, reply);
   Reply r = json::object();
   if (method == "initialize") {
     r = Initialize(*session, params);
@@ -529,7 +745,7 @@ void Server::HandleRequest(const std::shared_ptr<Session>& session,
       r = Unimplemented("Method not found: " + method +
                         " (this server declares no such capability)");
     } else {
-      return RunCall(session, request, reply);
+      return RunCall(session, request, reply, LegacyPeer(*session));
     }
   } else if (method == "tools/list") {
     r = ListTools(params);
@@ -554,6 +770,81 @@ void Server::HandleRequest(const std::shared_ptr<Session>& session,
     reply->Respond(MakeError(id, RpcErrorFor(r.status(), method, params)));
 }
 
+void Server::HandleModern(const std::shared_ptr<Session>& session, const json& request,
+                          const std::shared_ptr<Outbound>& reply) {
+  const json& id = request["id"];
+  const std::string& method = request["method"].get_ref<const std::string&>();
+  static const json kEmpty = json::object();
+  // An object when present: HandleRequest checked.
+  const json& params = request.contains("params") ? request["params"] : kEmpty;
+  RpcError error;
+  std::optional<Peer> peer = ReadModernPeer(params, &error);
+  if (!peer) return reply->Respond(MakeError(id, error));
+  auto cacheable = [&](Reply r) -> Reply {
+    if (r.ok()) {
+      (*r)["ttlMs"] = options_.list_ttl_ms;
+      (*r)["cacheScope"] = "public";
+    }
+    return r;
+  };
+  Reply r = json::object();
+  if (IsRemovedInModern(method)) {
+    r = Unimplemented("Method not found: " + method +
+                      " does not exist in protocol version 2026-07-28; a legacy client "
+                      "sends initialize without _meta to open a 2025-11-25 session");
+  } else if (method == "server/discover") {
+    r = Discover();
+  } else if (method == "tools/call" || method == "prompts/get" ||
+             method == "resources/read" || method == "completion/complete") {
+    if (method != "tools/call" &&
+        !capabilities_.contains(method == "prompts/get"      ? "prompts"
+                                 : method == "resources/read" ? "resources"
+                                                              : "completions"))
+      r = Unimplemented("Method not found: " + method +
+                        " (this server declares no such capability)");
+    else
+      return RunCall(session, request, reply, *peer);
+  } else if (method == "subscriptions/listen") {
+    return Listen(session, request, reply);
+  } else if (method == "tools/list") {
+    r = cacheable(ListTools(params));
+  } else if (method == "prompts/list" && !prompts_.empty()) {
+    r = cacheable(ListPrompts(params));
+  } else if (method == "resources/list" && capabilities_.contains("resources")) {
+    r = cacheable(ListResources(params));
+  } else if (method == "resources/templates/list" && capabilities_.contains("resources")) {
+    r = cacheable(ListTemplates(params));
+  } else {
+    r = Unimplemented("Method not found: " + method);
+  }
+  if (r.ok())
+    reply->Respond(MakeResult(id, Finish(std::move(r).value())));
+  else
+    reply->Respond(MakeError(id, RpcErrorFor(r.status(), method, params)));
+}
+
+json Server::ServerInfo() const {
+  json info{{"name", options_.name}, {"version", options_.version}};
+  if (!options_.title.empty()) info["title"] = options_.title;
+  return info;
+}
+
+json Server::Finish(json result) const {
+  if (!result.contains("resultType")) result["resultType"] = "complete";
+  if (!result.contains("_meta") || !result["_meta"].is_object()) result["_meta"] = json::object();
+  result["_meta"][meta::kServerInfo] = ServerInfo();
+  return result;
+}
+
+Server::Reply Server::Discover() const {
+  json result{{"supportedVersions", AllProtocolVersions()},
+              {"capabilities", capabilities_},
+              {"ttlMs", options_.list_ttl_ms},
+              {"cacheScope", "public"}};
+  if (!options_.instructions.empty()) result["instructions"] = options_.instructions;
+  return result;
+}
+
 bool Server::RunsInline(const std::string& method, const json& params) const {
   if (method != "tools/call") return false;
   auto it = tools_.find(StringOr(params, "name"));
@@ -561,7 +852,7 @@ bool Server::RunsInline(const std::string& method, const json& params) const {
 }
 
 void Server::RunCall(const std::shared_ptr<Session>& session, const json& request,
-                     const std::shared_ptr<Outbound>& reply) {
+                     const std::shared_ptr<Outbound>& reply, const Peer& peer) {
   const json& id = request["id"];
   std::string key = IdKey(id);
   auto in_flight = session->Begin(key);
@@ -576,11 +867,11 @@ void Server::RunCall(const std::shared_ptr<Session>& session, const json& reques
   static const json kEmpty = json::object();
   const json& params = request.contains("params") ? request["params"] : kEmpty;
   if (RunsInline(request["method"].get_ref<const std::string&>(), params)) {
-    Execute(session, request, reply, in_flight, key);
+    Execute(session, request, reply, in_flight, key, peer);
     return;
   }
-  auto task = [this, session, request, reply, in_flight, key] {
-    Execute(session, request, reply, in_flight, key);
+  auto task = [this, session, request, reply, in_flight, key, peer] {
+    Execute(session, request, reply, in_flight, key, peer);
   };
   if (!pool_.Submit(std::move(task))) {
     session->End(key);
@@ -592,7 +883,8 @@ void Server::RunCall(const std::shared_ptr<Session>& session, const json& reques
 
 void Server::Execute(const std::shared_ptr<Session>& session, const json& request,
                      const std::shared_ptr<Outbound>& reply,
-                     const std::shared_ptr<InFlight>& in_flight, const std::string& key) {
+                     const std::shared_ptr<InFlight>& in_flight, const std::string& key,
+                     const Peer& peer) {
   const json& id = request["id"];
   const std::string& method = request["method"].get_ref<const std::string&>();
   static const json kEmpty = json::object();
@@ -600,31 +892,121 @@ void Server::Execute(const std::shared_ptr<Session>& session, const json& reques
   json token = nullptr;
   if (params.contains("_meta") && params["_meta"].is_object())
     token = params["_meta"].value("progressToken", json());
-  CallContext ctx(this, session, reply, in_flight, token);
+  CallContext ctx(this, session, reply, in_flight, token, peer);
+  // A protocol error decided here rather than mapped from a Status.
+  std::optional<RpcError> error;
+  if (peer.modern && (method == "tools/call" || method == "prompts/get"))
+    error = ReadInput(ctx, method + "\n" + StringOr(params, "name"), params);
   Reply r = Internal("unreachable");
-  try {
-    if (method == "tools/call") {
-      r = CallTool(ctx, params);
-      if (r.ok() && options_.finish_tool_result)
-        options_.finish_tool_result(*r);
-    } else if (method == "prompts/get") {
-      r = GetPrompt(params);
-    } else if (method == "resources/read") {
-      r = ReadResource(params);
-    } else {
-      r = Complete(params);
+  if (!error) {
+    try {
+      if (method == "tools/call") {
+        r = CallTool(ctx, params);
+        if (r.ok() && options_.finish_tool_result) options_.finish_tool_result(*r);
+      } else if (method == "prompts/get") {
+        r = GetPrompt(ctx, params);
+      } else if (method == "resources/read") {
+        r = ReadResource(params, peer.modern);
+      } else {
+        r = Complete(params);
+      }
+    } catch (const std::exception& e) {
+      r = Internal(std::string("Internal error: ") + e.what());
     }
-  } catch (const std::exception& e) {
-    r = Internal(std::string("Internal error: ") + e.what());
   }
   ctx.Finish();
   session->End(key);
+  // 2026-07-28 answers these with errors of their own (-32021; -32602 and
+  // the uri for an unknown resource) where legacy has isError and -32002.
+  if (!error && ctx.missing_capability() &&
+      (!r.ok() || (r->is_object() && r->value("isError", false))))
+    error = ctx.missing_capability();
+  if (!error && peer.modern && !r.ok() && method == "resources/read" &&
+      r.status().code() == StatusCode::kNotFound)
+    error = RpcError{rpc::kInvalidParams, r.status().message(),
+                     {{"uri", params.value("uri", json())}}};
   if (in_flight->IsCancelled()) {
     reply->Abandon();  // The spec: no response to a cancelled request.
+  } else if (error) {
+    reply->Respond(MakeError(id, *error));
   } else if (r.ok()) {
-    reply->Respond(MakeResult(id, std::move(r).value()));
+    reply->Respond(MakeResult(id, peer.modern ? Finish(std::move(r).value())
+                                              : std::move(r).value()));
   } else {
     reply->Respond(MakeError(id, RpcErrorFor(r.status(), method, params)));
+  }
+}
+
+std::optional<RpcError> Server::ReadInput(CallContext& ctx, const std::string& scope,
+                                          const json& params) const {
+  json responses = json::object();
+  if (params.contains("inputResponses")) {
+    if (!params["inputResponses"].is_object())
+      return RpcError{rpc::kInvalidParams,
+                      "Invalid params: inputResponses must be an object keyed as the "
+                      "inputRequests of the previous round were",
+                      nullptr};
+    responses = params["inputResponses"];
+    // Every answer is a client result object (ElicitResult,
+    // CreateMessageResult, ListRootsResult). Anything else is refused here,
+    // so that no handler mistakes a malformed answer for a given one.
+    for (const auto& [key, answer] : responses.items())
+      if (!answer.is_object())
+        return RpcError{rpc::kInvalidParams,
+                        "Invalid params: inputResponses[\"" + key +
+                            "\"] must be the client's result object for that input "
+                            "request (ElicitResult, CreateMessageResult or ListRootsResult), "
+                            "not " + std::string(answer.type_name()),
+                        nullptr};
+  }
+  std::string state;
+  if (params.contains("requestState")) {
+    std::optional<std::string> opened;
+    if (params["requestState"].is_string())
+      opened = sealer_.Open(scope, params["requestState"].get<std::string>());
+    if (!opened)
+      return RpcError{rpc::kInvalidParams,
+                      "Invalid params: requestState failed its integrity check (altered, "
+                      "expired, issued for another request, or issued before the server "
+                      "restarted); call again without requestState and inputResponses to "
+                      "start over",
+                      nullptr};
+    state = std::move(*opened);
+  }
+  ctx.SetInput(std::move(responses), std::move(state));
+  return std::nullopt;
+}
+
+Server::Reply Server::Converse(CallContext& ctx, const std::string& scope,
+                               const std::function<Result<Turn>()>& attempt) {
+  constexpr int kMaxRounds = 8;  // Legacy only: a modern client drives the rounds.
+  for (int round = 1;; ++round) {
+    Result<Turn> t = attempt();
+    if (!t.ok()) return t.status();
+    if (t->input_requests.is_null()) return std::move(t->result);
+    for (const auto& [key, req] : t->input_requests.items()) {
+      const char* cap = CapabilityFor(StringOr(req, "method"));
+      if (!cap) return Internal("input request '" + key + "' names no client method");
+      if (Status s = ctx.RequireClientCapability(cap); !s.ok()) return s;
+    }
+    if (ctx.peer().modern) {
+      json r{{"resultType", "input_required"}, {"inputRequests", t->input_requests}};
+      if (!t->state.empty()) r["requestState"] = sealer_.Seal(scope, t->state);
+      return r;
+    }
+    if (round == kMaxRounds)
+      return FailedPrecondition("the request still needed the client's input after " +
+                                std::to_string(kMaxRounds) + " rounds");
+    // A legacy client is asked directly, one server-to-client request each.
+    json responses = json::object();
+    for (const auto& [key, req] : t->input_requests.items()) {
+      Result<json> answer = ctx.AskClient(StringOr(req, "method"),
+                                          req.value("params", json::object()),
+                                          std::chrono::minutes(10));
+      if (!answer.ok()) return answer.status();
+      responses[key] = std::move(*answer);
+    }
+    ctx.SetInput(std::move(responses), std::move(t->state));
   }
 }
 
@@ -709,49 +1091,62 @@ Server::Reply Server::CallTool(CallContext& ctx, const json& params) {
                     "tools/list describes every field.");
   tool.input.ApplyDefaults(args);
 
-  Result<ToolResult> out = Internal("unreachable");
-  try {
-    out = tool.handler(ctx, args);
-  } catch (const std::exception& e) {
-    spdlog::error("tool {} threw: {}", name, e.what());
-    out = Internal(std::string("the tool failed unexpectedly: ") + e.what());
-  } catch (...) {
-    spdlog::error("tool {} threw a non-exception", name);
-    out = Internal("the tool failed unexpectedly");
-  }
-  if (!out.ok()) {
-    const Status& s = out.status();
-    std::string text = s.message();
-    if (s.code() == StatusCode::kInternal)
-      text = "Internal error in tool \"" + name + "\": " + text +
-             ". This is a server defect; the server log has details.";
-    // What to do next travels with what went wrong.
-    if (!s.remediation().empty()) text += ". What to do: " + s.remediation();
-    return is_error(std::move(text));
-  }
-  ToolResult& r = *out;
-  json result{{"content", std::move(r.content)}};
-  if (!r.structured.is_null()) result["structuredContent"] = std::move(r.structured);
-  if (r.is_error) result["isError"] = true;
-  if (tool.output && !r.is_error) {
-    std::vector<SchemaViolation> bad;
-    if (!result.contains("structuredContent"))
-      bad.push_back({"", "structuredContent is missing but the tool has an outputSchema"});
-    else
-      bad = tool.output->Validate(result["structuredContent"]);
-    if (!bad.empty()) {
-      spdlog::error("tool {} returned output that violates its outputSchema: {}",
-                    name, FormatViolations(bad));
-      if (options_.strict_output)
-        return is_error("Internal error in tool \"" + name +
-                        "\": its output violates its outputSchema: " +
-                        FormatViolations(bad));
+  auto attempt = [&]() -> Result<Turn> {
+    Result<ToolResult> out = Internal("unreachable");
+    try {
+      out = tool.handler(ctx, args);
+    } catch (const std::exception& e) {
+      spdlog::error("tool {} threw: {}", name, e.what());
+      out = Internal(std::string("the tool failed unexpectedly: ") + e.what());
+    } catch (...) {
+      spdlog::error("tool {} threw a non-exception", name);
+      out = Internal("the tool failed unexpectedly");
     }
-  }
-  return result;
+    std::string state;
+    if (json asks = ctx.TakePendingAsks(&state); !asks.is_null())
+      return Turn{json::object(), std::move(asks), std::move(state)};
+    if (!out.ok()) {
+      const Status& s = out.status();
+      std::string text = s.message();
+      if (s.code() == StatusCode::kInternal)
+        text = "Internal error in tool \"" + name + "\": " + text +
+               ". This is a server defect; the server log has details.";
+      // What to do next travels with what went wrong.
+      if (!s.remediation().empty()) text += ". What to do: " + s.remediation();
+      return Turn{is_error(std::move(text)), nullptr, ""};
+    }
+    ToolResult& r = *out;
+    if (!r.input_requests.is_null())
+      return Turn{json::object(), std::move(r.input_requests), std::move(r.request_state)};
+    json result{{"content", std::move(r.content)}};
+    if (!r.structured.is_null()) result["structuredContent"] = std::move(r.structured);
+    if (r.is_error) result["isError"] = true;
+    if (tool.output && !r.is_error) {
+      std::vector<SchemaViolation> bad;
+      if (!result.contains("structuredContent"))
+        bad.push_back({"", "structuredContent is missing but the tool has an outputSchema"});
+      else
+        bad = tool.output->Validate(result["structuredContent"]);
+      if (!bad.empty()) {
+        spdlog::error("tool {} returned output that violates its outputSchema: {}", name,
+                      FormatViolations(bad));
+        if (options_.strict_output)
+          return Turn{is_error("Internal error in tool \"" + name +
+                               "\": its output violates its outputSchema: " +
+                               FormatViolations(bad)),
+                      nullptr, ""};
+      }
+    }
+    return Turn{std::move(result), nullptr, ""};
+  };
+  Reply r = Converse(ctx, "tools/call\n" + name, attempt);
+  if (!r.ok())
+    return is_error("Tool \"" + name + "\" needed input from the client that it could not get: " +
+                    r.status().message());
+  return r;
 }
 
-Server::Reply Server::GetPrompt(const json& params) const {
+Server::Reply Server::GetPrompt(CallContext& ctx, const json& params) {
   if (!params.contains("name") || !params["name"].is_string())
     return InvalidArgument("Invalid params: prompts/get needs a string 'name'");
   const std::string& name = params["name"].get_ref<const std::string&>();
@@ -778,7 +1173,17 @@ Server::Reply Server::GetPrompt(const json& params) const {
       return InvalidArgument("Invalid params: argument \"" + a.key() +
                              "\" must be a string");
   }
-  return it->second->handler(args);
+  const Prompt& prompt = *it->second;
+  return Converse(ctx, "prompts/get\n" + name, [&]() -> Result<Turn> {
+    Result<json> r = prompt.handler(ctx, args);
+    std::string state;
+    if (json asks = ctx.TakePendingAsks(&state); !asks.is_null())
+      return Turn{json::object(), std::move(asks), std::move(state)};
+    if (!r.ok()) return r.status();
+    if (r->is_object() && r->contains("inputRequests"))
+      return Turn{json::object(), (*r)["inputRequests"], r->value("requestState", "")};
+    return Turn{std::move(*r), nullptr, ""};
+  });
 }
 
 bool Server::ResourceExists(const std::string& uri) const {
@@ -788,18 +1193,21 @@ bool Server::ResourceExists(const std::string& uri) const {
   return false;
 }
 
-Server::Reply Server::ReadResource(const json& params) const {
+Server::Reply Server::ReadResource(const json& params, bool modern) const {
   if (!params.contains("uri") || !params["uri"].is_string())
     return InvalidArgument("Invalid params: resources/read needs a string 'uri'");
   const std::string& uri = params["uri"].get_ref<const std::string&>();
   Result<json> contents = NotFound("");
+  CacheHint cache;
   if (auto it = resources_.find(uri); it != resources_.end()) {
     contents = it->second->reader(uri, {});
+    cache = it->second->cache;
   } else {
     bool matched = false;
     for (const auto& t : templates_) {
       if (auto vars = t->matcher.Match(uri)) {
         contents = t->reader(uri, *vars);
+        cache = t->cache;
         matched = true;
         break;
       }
@@ -811,7 +1219,15 @@ Server::Reply Server::ReadResource(const json& params) const {
       return NotFound(contents.status().message());
     return contents.status();
   }
-  return json{{"contents", std::move(*contents)}};
+  // 2026-07-28 never answers an empty contents array for a resource.
+  if (modern && contents->is_array() && contents->empty())
+    return NotFound("Resource not found: " + uri + " has no contents");
+  json result{{"contents", std::move(*contents)}};
+  if (modern) {
+    result["ttlMs"] = cache.ttl_ms;
+    result["cacheScope"] = cache.shared ? "public" : "private";
+  }
+  return result;
 }
 
 Server::Reply Server::Subscribe(Session& session, const json& params, bool on) {

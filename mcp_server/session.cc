@@ -30,11 +30,9 @@ json Session::client_info() const {
   return client_info_;
 }
 
-bool Session::ClientSupports(std::string_view capability) const {
+json Session::client_capabilities() const {
   std::lock_guard lock(mu_);
-  auto it = client_capabilities_.find(capability);
-  return it != client_capabilities_.end() && !it->is_null() &&
-         !(it->is_boolean() && !it->get<bool>());
+  return client_capabilities_;
 }
 
 LogLevel Session::log_level() const {

@@ -66,7 +66,7 @@ class Session {
                       json client_capabilities);
   std::string protocol_version() const;
   json client_info() const;
-  bool ClientSupports(std::string_view capability) const;
+  json client_capabilities() const;
 
   LogLevel log_level() const;
   void SetLogLevel(LogLevel level);

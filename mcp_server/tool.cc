@@ -31,4 +31,12 @@ ToolResult ToolResult::Structured(json structured) {
   return r;
 }
 
+ToolResult ToolResult::InputRequired(json input_requests, std::string request_state) {
+  ToolResult r;
+  r.content = json::array();
+  r.input_requests = input_requests.is_object() ? std::move(input_requests) : json::object();
+  r.request_state = std::move(request_state);
+  return r;
+}
+
 }  // namespace hpc::mcp

@@ -59,8 +59,16 @@ class RequestContext {
   // elicitation/create, roots/list) and waits for its result. Fails with
   // FailedPrecondition when the client lacks the capability, Cancelled when
   // the request is cancelled, DeadlineExceeded after `timeout`.
+  //
+  // A 2026-07-28 request cannot wait: there the ask fails with Unavailable
+  // and InputPending() turns true; the handler must then return at once
+  // (any result: it is discarded) and will run again, from the start, with
+  // the answer, once the client has given it. So ask before changing
+  // anything.
   virtual Result<json> AskClient(std::string method, json params,
                                  std::chrono::milliseconds timeout) = 0;
+  // Whether an AskClient of this attempt awaits the client's answer.
+  virtual bool InputPending() const { return false; }
 
   // The client's self-description from initialize ({name, version}); empty
   // object when unknown.
@@ -73,6 +81,31 @@ class RequestContext {
   // Tells every session subscribed to `uri` that the resource changed (a
   // tool call that changed what a resource shows). No-op by default.
   virtual void ResourceUpdated(const std::string& uri) {}
+
+  // Whether the request speaks 2026-07-28 (per-request metadata, no
+  // session), and the protocol version it speaks.
+  virtual bool Modern() const { return false; }
+  virtual std::string ProtocolVersion() const { return ""; }
+
+  // Fails when the client did not declare `capability`. A tool that cannot
+  // do its work without it returns this status: to a modern request the
+  // server then answers MissingRequiredClientCapability (-32021) naming it,
+  // to a legacy one an isError result.
+  virtual Status RequireClientCapability(std::string_view capability) {
+    if (ClientSupports(capability)) return Status::Ok();
+    return FailedPrecondition("the client did not declare the '" + std::string(capability) +
+                              "' capability this tool needs");
+  }
+
+  // Input-required round trips (2026-07-28 basic/patterns/mrtr.mdx). A
+  // handler that needs the client's input returns ToolResult::InputRequired;
+  // the client answers and repeats the call, and the handler then finds the
+  // answers here, by the keys it used, with the state it handed out
+  // (verified: a client cannot alter it). Legacy clients get the same
+  // behaviour: the server sends the input requests to them as server-to-
+  // client requests and calls the handler again with the answers.
+  virtual json InputResponses() const { return json::object(); }
+  virtual std::string RequestState() const { return ""; }
 };
 
 // A tools/call result. `content` is what every client shows; `structured`
@@ -82,6 +115,14 @@ struct ToolResult {
   json content = json::array();
   json structured;
   bool is_error = false;
+  // Not null: the call needs the client's input first. An object of
+  // InputRequests by key ({method: "elicitation/create" |
+  // "sampling/createMessage" | "roots/list", params}); `request_state` is
+  // handed back (sealed) with the answers.
+  json input_requests;
+  std::string request_state;
+
+  static ToolResult InputRequired(json input_requests, std::string request_state = "");
 
   static ToolResult Text(std::string text);
   // structuredContent plus its JSON text as the content block, as the spec

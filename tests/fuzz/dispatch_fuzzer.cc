@@ -505,7 +505,7 @@ void AddPromptsAndResources(Server& server) {
       {{"name", "greet"},
        {"arguments",
         {{{"name", "name"}, {"required", true}}, {{"name", "style"}}}}},
-      [](const json& args) -> Result<json> {
+      [](RequestContext&, const json& args) -> Result<json> {
         return json{
             {"messages",
              {{{"role", "user"},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Interop: the official TypeScript SDK client (interop.mjs) against our binaries over stdio and
-# Streamable HTTP, plus MCP Inspector's CLI (tools/list) against hpc-mcp over stdio.
+# Interop: the official TypeScript SDK clients against our binaries over stdio and Streamable
+# HTTP: 1.x with the legacy handshake (interop.mjs) and 2.x negotiating 2026-07-28 (modern.mjs);
+# plus MCP Inspector's CLI (tools/list) against hpc-mcp over stdio.
 #
 #   tests/interop/run.sh
 #
@@ -32,7 +33,9 @@ trap 'exit 130' INT TERM
 # Output goes through a file, not $(...), so a stray grandchild cannot hold a pipe open.
 # It runs in the background and is waited for, so SIGTERM/SIGINT reach the cleanup at once.
 tally() {
-  "$NODE" "$HERE/interop.mjs" "$@" >"$tmp/out" 2>&1 &
+  local script="$HERE/interop.mjs"
+  if [ "$1" = "--modern" ]; then script="$HERE/modern.mjs"; shift; fi
+  "$NODE" "$script" "$@" >"$tmp/out" 2>&1 &
   interop_pid=$!
   wait "$interop_pid"
   interop_pid=""
@@ -41,7 +44,7 @@ tally() {
   if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
     passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
   else
-    echo "FAIL interop.mjs $* ended without a result line: $last"; failed=$((failed + 1))
+    echo "FAIL ${script##*/} $* ended without a result line: $last"; failed=$((failed + 1))
   fi
 }
 
@@ -69,16 +72,20 @@ stop_http() {
   server_pid=""
 }
 
-# One binary over both transports. $3: fixtures mode for interop.mjs (require|auto).
+# One binary over both transports, with the 1.x client (interop.mjs, legacy handshake) and the
+# 2.x client negotiating 2026-07-28 (modern.mjs). $3: fixtures mode for interop.mjs
+# (require|auto); $4: --kind for modern.mjs (conformance|hpc).
 one_binary() {
-  local name="$1" bin="$2" fixtures="$3" before
+  local name="$1" bin="$2" fixtures="$3" kind="$4" before
   if [ ! -x "$bin" ]; then
     echo "FAIL [$name] binary missing: ${bin#"$ROOT"/} (build it first)"; failed=$((failed + 1)); return
   fi
   tally --label "$name stdio" --fixtures "$fixtures" --stdio "$bin" --stdio --log-level "$LOG_LEVEL"
+  tally --modern --label "$name 2026 stdio" --kind "$kind" --stdio "$bin" --stdio --log-level "$LOG_LEVEL"
   if start_http "$bin"; then
     before=$failed
     tally --label "$name http" --fixtures "$fixtures" --http "http://127.0.0.1:$port/mcp"
+    tally --modern --label "$name 2026 http" --kind "$kind" --http "http://127.0.0.1:$port/mcp"
     stop_http
     if [ "$failed" -gt "$before" ] && [ -s "$tmp/server-stderr.log" ]; then
       echo "--- $name http server stderr (tail):"; tail -20 "$tmp/server-stderr.log"
@@ -90,8 +97,8 @@ one_binary() {
 }
 
 start=$SECONDS
-one_binary conformance-server "$CONF" require
-one_binary hpc-mcp "$HPC" auto
+one_binary conformance-server "$CONF" require conformance
+one_binary hpc-mcp "$HPC" auto hpc
 if [ -x "$HPC" ]; then
   # No --log-level here: the inspector would take it as its own option.
   tally --label "hpc-mcp inspector" --inspector --stdio "$HPC" --stdio

@@ -13,18 +13,21 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/conformance_fixture.h"
 #include "tests/support/mcp_http.h"
 
 namespace {
 
 using hpc::testing::BuiltBinary;
 using hpc::testing::Clock;
+using hpc::testing::ConformanceToolCount;
 using hpc::testing::HttpServer;
 using hpc::testing::kBothTypes;
 using hpc::testing::kLoopback;
 using hpc::testing::kMcpPath;
 using hpc::testing::McpHttpClient;
 using hpc::testing::McpReply;
+using hpc::testing::StreamingRequest;
 using json = nlohmann::json;
 using std::chrono::milliseconds;
 
@@ -63,99 +66,6 @@ int ErrorCode(const json& body) {
     REQUIRE_FALSE(name.session_id.empty());  \
   }
 
-// Runs a request whose answer is a stream, in the background: the headers
-// and every body chunk are recorded as they arrive, so that a test can act
-// while the stream is still open.
-class StreamingRequest {
- public:
-  StreamingRequest(int port, std::string method, httplib::Headers headers,
-                   std::string body = "")
-      : http_(kLoopback, port) {
-    http_.set_connection_timeout(std::chrono::seconds(2));
-    http_.set_read_timeout(std::chrono::seconds(10));
-    httplib::Request req;
-    req.method = std::move(method);
-    req.path = kMcpPath;
-    req.headers = std::move(headers);
-    if (!body.empty()) {
-      req.body = std::move(body);
-      req.headers.emplace("Content-Type", "application/json");
-    }
-    req.response_handler = [this](const httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      status_ = res.status;
-      content_type_ = res.get_header_value("Content-Type");
-      cv_.notify_all();
-      return true;
-    };
-    req.content_receiver = [this](const char* data, size_t n, uint64_t,
-                                  uint64_t) {
-      std::lock_guard lock(mu_);
-      body_.append(data, n);
-      cv_.notify_all();
-      return !stop_;
-    };
-    thread_ = std::thread([this, req = std::move(req)] {
-      auto result = http_.send(req);
-      std::lock_guard lock(mu_);
-      if (result && status_ < 0) status_ = result->status;
-      if (result && body_.empty()) body_ = result->body;
-      done_ = true;
-      cv_.notify_all();
-    });
-  }
-  ~StreamingRequest() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    // stop() unblocks a read that waits for data that will never come; it
-    // is repeated in case the request had not reached its socket yet.
-    // Bounded by the client's own read timeout in any case.
-    for (int i = 0; i < 240 && !WaitDone(milliseconds(0)); ++i) {
-      http_.stop();
-      WaitDone(milliseconds(50));
-    }
-    thread_.join();
-  }
-
-  // Waits until the status line arrived; returns the status (-1: none).
-  int WaitHeaders(milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return status_ >= 0 || done_; });
-    return status_;
-  }
-  // Waits until the body contains `needle`.
-  bool WaitBody(const std::string& needle, milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] {
-      return body_.find(needle) != std::string::npos || done_;
-    }) && body_.find(needle) != std::string::npos;
-  }
-  // Waits until the response is complete.
-  bool WaitDone(milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return done_; });
-  }
-  std::string body() {
-    std::lock_guard lock(mu_);
-    return body_;
-  }
-  std::string content_type() {
-    std::lock_guard lock(mu_);
-    return content_type_;
-  }
-
- private:
-  httplib::Client http_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int status_ = -1;
-  std::string content_type_, body_;
-  bool done_ = false, stop_ = false;
-  std::thread thread_;
-};
-
 httplib::Headers SseHeaders(const McpHttpClient& c) {
   auto h = c.Headers();
   h.erase("Accept");
@@ -189,7 +99,7 @@ TEST_CASE(
   McpReply list = client.Request(1, "tools/list");
   CHECK(list.status == 200);
   CHECK(list.content_type().rfind("application/json", 0) == 0);
-  CHECK(list.Json()["result"]["tools"].size() == 15);
+  CHECK(list.Json()["result"]["tools"].size() == ConformanceToolCount());
 
   McpReply call = client.Request(2, "tools/call", Call("test_simple_text"));
   CHECK(call.status == 200);
@@ -262,8 +172,9 @@ TEST_CASE("DELETE ends the session and later requests get 404",
   auto get = client.http().Get(kMcpPath, SseHeaders(client));
   REQUIRE(get);
   CHECK(get->status == 404);
+  // Without a session there is nothing to delete (2026-07-28: 405).
   McpHttpClient anonymous(server.port());
-  CHECK(anonymous.Delete().status == 400);
+  CHECK(anonymous.Delete().status == 405);
 }
 
 TEST_CASE("an unsupported MCP-Protocol-Version header gets 400",
@@ -419,7 +330,7 @@ TEST_CASE(
   McpHttpClient anonymous(server.port());
   auto none = anonymous.http().Get(kMcpPath, SseHeaders(anonymous));
   REQUIRE(none);
-  CHECK(none->status == 400);
+  CHECK(none->status == 405);
 }
 
 TEST_CASE(
@@ -646,7 +557,8 @@ TEST_CASE("fifty sessions served from several threads at once all succeed",
             c->Request(3, "tools/call",
                        Call("test_cancellable_sleep", {{"duration_ms", 20}},
                             {{"progressToken", 3}}));
-        if (list.status != 200 || list.Json()["result"]["tools"].size() != 15)
+        if (list.status != 200 ||
+            list.Json()["result"]["tools"].size() != ConformanceToolCount())
           return fail("tools/list: " + list.body);
         if (call.status != 200 ||
             call.Json()["result"]["content"][0]["text"] !=

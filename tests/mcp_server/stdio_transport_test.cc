@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/conformance_fixture.h"
 #include "tests/support/mcp_stdio.h"
 
 namespace {
@@ -136,11 +137,14 @@ TEST_CASE(
   REQUIRE(server.started());
   REQUIRE(server.Initialize());
 
+  const size_t fixture = hpc::testing::ConformanceToolCount();
+  REQUIRE(fixture > 3);
+  const size_t want_pages = (fixture + 2) / 3;
   std::set<std::string> names;
   size_t pages = 0, tools = 0;
   json cursor;
-  // Bounded: 15 fixture tools at 3 a page is 5 pages; 20 means a cursor loop.
-  for (int id = 1; id <= 20; ++id) {
+  // Bounded: a few more pages than the fixture fills means a cursor loop.
+  for (size_t id = 1; id <= want_pages + 3; ++id) {
     json params = json::object();
     if (!cursor.is_null()) params["cursor"] = cursor;
     auto r = server.Request(id, "tools/list", params);
@@ -158,9 +162,9 @@ TEST_CASE(
     cursor = result["nextCursor"];
     REQUIRE(cursor.is_string());
   }
-  CHECK(pages == 5);
-  CHECK(tools == 15);
-  CHECK(names.size() == 15);  // No tool twice, none skipped.
+  CHECK(pages == want_pages);
+  CHECK(tools == fixture);
+  CHECK(names.size() == fixture);  // No tool twice, none skipped.
   CHECK(names.count("test_simple_text") == 1);
   CHECK(names.count("test_cancellable_sleep") == 1);
 
@@ -330,21 +334,28 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "requests before initialize are refused with -32600 while ping is answered",
+    "requests before initialize without modern _meta are refused with -32602 "
+    "naming initialize, while ping is answered",
     "[integration][stdio]") {
   StdioServer server(Conformance());
   REQUIRE(server.started());
   auto pong = server.Request(1, "ping");
   REQUIRE(pong);
   CHECK((*pong)["result"] == json::object());
-  CHECK(ErrorCode(server.Request(2, "tools/list")) == -32600);
+  // Served as 2026-07-28, which carries _meta; the error tells a legacy
+  // client to initialize first.
+  auto list = server.Request(2, "tools/list");
+  CHECK(ErrorCode(list) == -32602);
+  REQUIRE(list);
+  CHECK((*list)["error"]["message"].get<std::string>().find("initialize") !=
+        std::string::npos);
   CHECK(ErrorCode(server.Request(3, "tools/call", Call("test_simple_text"))) ==
-        -32600);
+        -32602);
   // initialize without a protocolVersion is invalid params, and leaves the
   // session uninitialized.
   CHECK(ErrorCode(server.Request(
             4, "initialize", {{"capabilities", json::object()}})) == -32602);
-  CHECK(ErrorCode(server.Request(5, "tools/list")) == -32600);
+  CHECK(ErrorCode(server.Request(5, "tools/list")) == -32602);
   REQUIRE(server.Initialize());
   auto r = server.Request(6, "tools/list");
   REQUIRE(r);
@@ -724,5 +735,75 @@ TEST_CASE(
   CHECK((*tools)["result"]["tools"].is_array());
   CHECK(ErrorCode(server.Request(2, "tools/call", Call("no_such_tool"))) ==
         -32602);
+  FinishAndDrain(server);
+}
+
+TEST_CASE(
+    "a process that was never initialized serves 2026-07-28 requests, and a "
+    "legacy initialize may still follow",
+    "[integration][stdio]") {
+  StdioServer server(Conformance());
+  REQUIRE(server.started());
+  auto discover = server.Modern(1, "server/discover");
+  REQUIRE(discover);
+  REQUIRE(discover->contains("result"));
+  const json& result = (*discover)["result"];
+  CHECK(result["resultType"] == "complete");
+  CHECK(result["supportedVersions"][0] == "2026-07-28");
+  CHECK(result["_meta"][hpc::testing::kMetaServerInfo]["name"] ==
+        "hpc-mcp-conformance-server");
+
+  auto call = server.Modern(2, "tools/call", Call("test_simple_text"));
+  REQUIRE(call);
+  CHECK(FirstText(call) == "This is a simple text response for testing.");
+  CHECK((*call)["result"]["resultType"] == "complete");
+  auto list = server.Modern(3, "tools/list");
+  REQUIRE(list);
+  CHECK((*list)["result"]["cacheScope"] == "public");
+
+  // Modern requests are stateless: each one carries its _meta.
+  CHECK(ErrorCode(server.Request(4, "tools/list")) == -32602);
+  CHECK(ErrorCode(server.Modern(5, "logging/setLevel", {{"level", "debug"}})) ==
+        -32601);
+
+  // A client that probed with server/discover may fall back to legacy.
+  auto init = server.Initialize();
+  REQUIRE(init);
+  REQUIRE(init->contains("result"));
+  CHECK((*init)["result"]["protocolVersion"] == "2025-11-25");
+  auto legacy = server.Request(6, "tools/list");
+  REQUIRE(legacy);
+  CHECK_FALSE((*legacy)["result"].contains("resultType"));
+  // 2026-07-28 stdio: the server wrote no request of its own to stdout.
+  for (const json& m : FinishAndDrain(server)) {
+    INFO(m.dump());
+    CHECK_FALSE((m.contains("method") && m.contains("id")));
+  }
+}
+
+TEST_CASE(
+    "after a legacy initialize a process serves every request as legacy, "
+    "modern _meta or not",
+    "[integration][stdio]") {
+  StdioServer server(Conformance());
+  REQUIRE(server.started());
+  auto init = server.Initialize();
+  REQUIRE(init);
+  REQUIRE(init->contains("result"));
+  auto call = server.Modern(1, "tools/call", Call("test_simple_text"));
+  REQUIRE(call);
+  REQUIRE(call->contains("result"));
+  CHECK(FirstText(call) == "This is a simple text response for testing.");
+  CHECK_FALSE((*call)["result"].contains("resultType"));
+  CHECK_FALSE((*call)["result"].contains("_meta"));
+  auto list = server.Modern(2, "tools/list");
+  REQUIRE(list);
+  CHECK_FALSE((*list)["result"].contains("ttlMs"));
+  CHECK_FALSE((*list)["result"].contains("resultType"));
+  // What 2026-07-28 removed is served, what it added is not.
+  CHECK(server.Modern(3, "ping").value_or(json())["result"] == json::object());
+  CHECK(server.Request(4, "logging/setLevel", {{"level", "debug"}})
+            .value_or(json())["result"] == json::object());
+  CHECK(ErrorCode(server.Modern(5, "server/discover")) == -32601);
   FinishAndDrain(server);
 }

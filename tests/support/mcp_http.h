@@ -9,13 +9,16 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/support/modern.h"
 #include "tests/support/subprocess.h"
 
 namespace hpc::testing {
@@ -159,6 +162,23 @@ inline McpReply Decode(const httplib::Result& r) {
   return out;
 }
 
+// The headers a modern POST mirrors from its body (SEP-2243):
+// MCP-Protocol-Version from _meta, Mcp-Method, and Mcp-Name for the
+// methods that name a tool, prompt or resource.
+inline httplib::Headers ModernHeaders(const json& message) {
+  httplib::Headers h;
+  const json& params = message.value("params", json::object());
+  if (params.contains("_meta") && params["_meta"].contains(kMetaVersion))
+    h.emplace("MCP-Protocol-Version", params["_meta"][kMetaVersion].get<std::string>());
+  const std::string method = message.value("method", "");
+  if (!method.empty()) h.emplace("Mcp-Method", method);
+  if (method == "tools/call" || method == "prompts/get")
+    h.emplace("Mcp-Name", params.value("name", ""));
+  else if (method == "resources/read")
+    h.emplace("Mcp-Name", params.value("uri", ""));
+  return h;
+}
+
 // A client of one MCP session over Streamable HTTP.
 class McpHttpClient {
  public:
@@ -207,6 +227,20 @@ class McpHttpClient {
                  {"method", method},
                  {"params", std::move(params)}});
   }
+  // A 2026-07-28 request: the modern _meta in the body and the headers
+  // mirroring it, then `extra` (which may replace any of them).
+  McpReply Modern(const json& id, const std::string& method,
+                  json params = json::object(),
+                  json capabilities = json::object(),
+                  const httplib::Headers& extra = {}) {
+    json m = ModernRequest(id, method, std::move(params), std::move(capabilities));
+    httplib::Headers h = ModernHeaders(m);
+    for (const auto& [k, v] : extra) {
+      h.erase(k);
+      h.emplace(k, v);
+    }
+    return Post(m, h);
+  }
   McpReply Delete(const httplib::Headers& extra = {}) {
     return Decode(http_.Delete(kMcpPath, Headers(extra)));
   }
@@ -237,6 +271,104 @@ class McpHttpClient {
  private:
   int port_;
   httplib::Client http_;
+};
+
+// Runs a request whose answer is a stream, in the background: the headers
+// and every body chunk are recorded as they arrive, so that a test can act
+// while the stream is still open.
+class StreamingRequest {
+ public:
+  StreamingRequest(int port, std::string method, httplib::Headers headers,
+                   std::string body = "")
+      : http_(kLoopback, port) {
+    http_.set_connection_timeout(std::chrono::seconds(2));
+    http_.set_read_timeout(std::chrono::seconds(10));
+    httplib::Request req;
+    req.method = std::move(method);
+    req.path = kMcpPath;
+    req.headers = std::move(headers);
+    if (!body.empty()) {
+      req.body = std::move(body);
+      req.headers.emplace("Content-Type", "application/json");
+    }
+    req.response_handler = [this](const httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      status_ = res.status;
+      content_type_ = res.get_header_value("Content-Type");
+      cv_.notify_all();
+      return true;
+    };
+    req.content_receiver = [this](const char* data, size_t n, uint64_t,
+                                  uint64_t) {
+      std::lock_guard lock(mu_);
+      body_.append(data, n);
+      cv_.notify_all();
+      return !stop_;
+    };
+    thread_ = std::thread([this, req = std::move(req)] {
+      auto result = http_.send(req);
+      std::lock_guard lock(mu_);
+      if (result && status_ < 0) status_ = result->status;
+      if (result && body_.empty()) body_ = result->body;
+      done_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~StreamingRequest() { Close(); }
+
+  // Drops the connection, as a client does that stops reading, and waits
+  // for the request's thread to end. Idempotent.
+  void Close() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    // stop() unblocks a read that waits for data that will never come; it
+    // is repeated in case the request had not reached its socket yet.
+    // Bounded by the client's own read timeout in any case.
+    for (int i = 0; i < 240 && !WaitDone(std::chrono::milliseconds(0)); ++i) {
+      http_.stop();
+      WaitDone(std::chrono::milliseconds(50));
+    }
+    thread_.join();
+  }
+
+  // Waits until the status line arrived; returns the status (-1: none).
+  int WaitHeaders(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return status_ >= 0 || done_; });
+    return status_;
+  }
+  // Waits until the body contains `needle`.
+  bool WaitBody(const std::string& needle, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+      return body_.find(needle) != std::string::npos || done_;
+    }) && body_.find(needle) != std::string::npos;
+  }
+  // Waits until the response is complete.
+  bool WaitDone(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return done_; });
+  }
+  std::string body() {
+    std::lock_guard lock(mu_);
+    return body_;
+  }
+  std::string content_type() {
+    std::lock_guard lock(mu_);
+    return content_type_;
+  }
+
+ private:
+  httplib::Client http_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int status_ = -1;
+  std::string content_type_, body_;
+  bool done_ = false, stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace hpc::testing

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/modern.h"
 #include "tests/support/subprocess.h"
 
 namespace hpc::testing {
@@ -88,6 +89,17 @@ class StdioServer {
       std::vector<json>* others = nullptr) {
     if (!Send(MakeRequest(id, method, std::move(params)))) return std::nullopt;
     return Await(id, timeout, others);
+  }
+
+  // A 2026-07-28 request (the modern _meta added to `params`) and its
+  // response.
+  std::optional<json> Modern(
+      const json& id, const std::string& method, json params = json::object(),
+      json capabilities = json::object(),
+      std::chrono::milliseconds timeout = std::chrono::seconds(5),
+      std::vector<json>* others = nullptr) {
+    return Request(id, method, ModernParams(std::move(params), std::move(capabilities)),
+                   timeout, others);
   }
 
   // initialize + notifications/initialized; returns the initialize response.

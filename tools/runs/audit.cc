@@ -62,8 +62,10 @@ json Who(const mcp::RequestContext& ctx) {
 }
 
 std::string Session(const mcp::RequestContext& ctx) {
+  // A 2026-07-28 request belongs to no session: each one stands alone.
   const std::string id = ctx.SessionId();
-  return id.empty() ? "stdio" : id.substr(0, 8) + "…";
+  if (!id.empty()) return id.substr(0, 8) + "…";
+  return ctx.Modern() ? "stateless" : "stdio";
 }
 
 // The outcome fields of a call that answered `out`.

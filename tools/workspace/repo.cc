@@ -41,6 +41,7 @@ Result<std::string> ResolveRepo(mcp::RequestContext& ctx, const nlohmann::json& 
   }
   if (ctx.ClientSupports("roots")) {
     auto roots = ctx.AskClient("roots/list", nlohmann::json::object(), std::chrono::seconds(5));
+    if (!roots.ok() && ctx.InputPending()) return roots.status();  // Asked again with the answer.
     if (roots.ok() && (*roots)["roots"].is_array()) {
       for (const auto& r : (*roots)["roots"]) {
         std::string path = PathOfFileUri(r.value("uri", ""));
