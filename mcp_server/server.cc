@@ -127,14 +127,6 @@ std::optional<size_t> DecodeCursor(const json& cursor, size_t size) {
   return v;
 }
 
-// The peer of a request on a legacy session: what initialize negotiated.
-Peer LegacyPeer(const Session& session) {
-  Peer p;
-  p.protocol_version = session.protocol_version();
-  p.client_info = session.client_info();
-  p.client_capabilities = session.client_capabilities();
-  return p;
-}
 
 const char* CapabilityFor(std::string_view method) {
   if (method == "sampling/createMessage") return "sampling";
@@ -149,7 +141,8 @@ const char* CapabilityFor(std::string_view method) {
 class Server::CallContext : public RequestContext {
  public:
   CallContext(Server* server, std::shared_ptr<Session> session, std::shared_ptr<Outbound> reply,
-              std::shared_ptr<InFlight> in_flight, json progress_token, Peer peer)
+              std::shared_ptr<InFlight> in_flight, json progress_token,
+              std::shared_ptr<const Peer> peer)
       : server_(server),
         session_(std::move(session)),
         reply_(std::move(reply)),
@@ -177,7 +170,7 @@ class Server::CallContext : public RequestContext {
     // Legacy: the session's level, which logging/setLevel may move during
     // the call. Modern: only what the request's _meta asked for.
     std::optional<LogLevel> threshold =
-        peer_.modern ? peer_.log_level : std::optional(session_->log_level());
+        peer_->modern ? peer_->log_level : std::optional(session_->log_level());
     if (done_ || !threshold || level < *threshold) return;
     json p{{"level", LogLevelName(level)}, {"data", std::move(data)}};
     if (!logger.empty()) p["logger"] = std::move(logger);
@@ -185,17 +178,17 @@ class Server::CallContext : public RequestContext {
   }
 
   bool ClientSupports(std::string_view capability) const override {
-    return peer_.Supports(capability);
+    return peer_->Supports(capability);
   }
 
   Result<json> AskClient(std::string method, json params,
                          std::chrono::milliseconds timeout) override {
     const char* cap = CapabilityFor(method);
-    if (cap && !peer_.Supports(cap))
+    if (cap && !peer_->Supports(cap))
       return FailedPrecondition("the client did not declare the '" +
                                 std::string(cap) + "' capability, so " +
                                 method + " cannot be sent to it");
-    if (!peer_.modern)
+    if (!peer_->modern)
       return session_->Ask(*reply_, std::move(method), std::move(params),
                            stop_token(), timeout);
     // A modern request cannot wait for the client: the n-th ask of an
@@ -229,18 +222,18 @@ class Server::CallContext : public RequestContext {
     return asks;
   }
 
-  json ClientInfo() const override { return peer_.client_info; }
+  json ClientInfo() const override { return peer_->client_info; }
   std::string SessionId() const override { return session_->id(); }
 
   void ResourceUpdated(const std::string& uri) override { server_->NotifyResourceUpdated(uri); }
 
-  bool Modern() const override { return peer_.modern; }
-  std::string ProtocolVersion() const override { return peer_.protocol_version; }
+  bool Modern() const override { return peer_->modern; }
+  std::string ProtocolVersion() const override { return peer_->protocol_version; }
 
   Status RequireClientCapability(std::string_view capability) override {
-    if (peer_.Supports(capability)) return Status::Ok();
+    if (peer_->Supports(capability)) return Status::Ok();
     std::string cap(capability);
-    if (peer_.modern)
+    if (peer_->modern)
       missing_capability_ = RpcError{
           rpc::kMissingClientCapability,
           "Missing required client capability: this request needs '" + cap +
@@ -258,7 +251,7 @@ class Server::CallContext : public RequestContext {
     input_responses_ = std::move(responses);
     request_state_ = std::move(state);
   }
-  const Peer& peer() const { return peer_; }
+  const Peer& peer() const { return *peer_; }
   Outbound& reply() { return *reply_; }
 
   // After this, no progress or log notification leaves for this request.
@@ -277,7 +270,7 @@ class Server::CallContext : public RequestContext {
   std::shared_ptr<Outbound> reply_;
   std::shared_ptr<InFlight> in_flight_;
   json progress_token_;
-  const Peer peer_;
+  const std::shared_ptr<const Peer> peer_;
   std::mutex mu_;
   std::optional<double> last_progress_;
   std::atomic<bool> done_{false};
@@ -441,6 +434,7 @@ void Server::AddCompleter(std::string ref_type, std::string name, Completer c) {
 void Server::Freeze() {
   if (frozen_.exchange(true)) return;
   capabilities_ = Capabilities();
+  server_info_ = ServerInfo();
   for (auto& [name, t] : tools_) tool_list_.push_back(t->definition);
   for (auto& [name, p] : prompts_) prompt_list_.push_back(p->definition);
   for (auto& [uri, r] : resources_) resource_list_.push_back(r->descriptor);
@@ -745,7 +739,7 @@ void Server::HandleRequest(const std::shared_ptr<Session>& session,
       r = Unimplemented("Method not found: " + method +
                         " (this server declares no such capability)");
     } else {
-      return RunCall(session, request, reply, LegacyPeer(*session));
+      return RunCall(session, request, reply, session->peer());
     }
   } else if (method == "tools/list") {
     r = ListTools(params);
@@ -778,8 +772,9 @@ void Server::HandleModern(const std::shared_ptr<Session>& session, const json& r
   // An object when present: HandleRequest checked.
   const json& params = request.contains("params") ? request["params"] : kEmpty;
   RpcError error;
-  std::optional<Peer> peer = ReadModernPeer(params, &error);
-  if (!peer) return reply->Respond(MakeError(id, error));
+  std::optional<Peer> read = ReadModernPeer(params, &error);
+  if (!read) return reply->Respond(MakeError(id, error));
+  auto peer = std::make_shared<const Peer>(std::move(*read));
   auto cacheable = [&](Reply r) -> Reply {
     if (r.ok()) {
       (*r)["ttlMs"] = options_.list_ttl_ms;
@@ -803,7 +798,7 @@ void Server::HandleModern(const std::shared_ptr<Session>& session, const json& r
       r = Unimplemented("Method not found: " + method +
                         " (this server declares no such capability)");
     else
-      return RunCall(session, request, reply, *peer);
+      return RunCall(session, request, reply, peer);
   } else if (method == "subscriptions/listen") {
     return Listen(session, request, reply);
   } else if (method == "tools/list") {
@@ -832,7 +827,7 @@ json Server::ServerInfo() const {
 json Server::Finish(json result) const {
   if (!result.contains("resultType")) result["resultType"] = "complete";
   if (!result.contains("_meta") || !result["_meta"].is_object()) result["_meta"] = json::object();
-  result["_meta"][meta::kServerInfo] = ServerInfo();
+  result["_meta"][meta::kServerInfo] = server_info_;
   return result;
 }
 
@@ -852,7 +847,8 @@ bool Server::RunsInline(const std::string& method, const json& params) const {
 }
 
 void Server::RunCall(const std::shared_ptr<Session>& session, const json& request,
-                     const std::shared_ptr<Outbound>& reply, const Peer& peer) {
+                     const std::shared_ptr<Outbound>& reply,
+                     std::shared_ptr<const Peer> peer) {
   const json& id = request["id"];
   std::string key = IdKey(id);
   auto in_flight = session->Begin(key);
@@ -884,7 +880,7 @@ void Server::RunCall(const std::shared_ptr<Session>& session, const json& reques
 void Server::Execute(const std::shared_ptr<Session>& session, const json& request,
                      const std::shared_ptr<Outbound>& reply,
                      const std::shared_ptr<InFlight>& in_flight, const std::string& key,
-                     const Peer& peer) {
+                     const std::shared_ptr<const Peer>& peer) {
   const json& id = request["id"];
   const std::string& method = request["method"].get_ref<const std::string&>();
   static const json kEmpty = json::object();
@@ -895,7 +891,7 @@ void Server::Execute(const std::shared_ptr<Session>& session, const json& reques
   CallContext ctx(this, session, reply, in_flight, token, peer);
   // A protocol error decided here rather than mapped from a Status.
   std::optional<RpcError> error;
-  if (peer.modern && (method == "tools/call" || method == "prompts/get"))
+  if (peer->modern && (method == "tools/call" || method == "prompts/get"))
     error = ReadInput(ctx, method + "\n" + StringOr(params, "name"), params);
   Reply r = Internal("unreachable");
   if (!error) {
@@ -906,7 +902,7 @@ void Server::Execute(const std::shared_ptr<Session>& session, const json& reques
       } else if (method == "prompts/get") {
         r = GetPrompt(ctx, params);
       } else if (method == "resources/read") {
-        r = ReadResource(params, peer.modern);
+        r = ReadResource(params, peer->modern);
       } else {
         r = Complete(params);
       }
@@ -921,7 +917,7 @@ void Server::Execute(const std::shared_ptr<Session>& session, const json& reques
   if (!error && ctx.missing_capability() &&
       (!r.ok() || (r->is_object() && r->value("isError", false))))
     error = ctx.missing_capability();
-  if (!error && peer.modern && !r.ok() && method == "resources/read" &&
+  if (!error && peer->modern && !r.ok() && method == "resources/read" &&
       r.status().code() == StatusCode::kNotFound)
     error = RpcError{rpc::kInvalidParams, r.status().message(),
                      {{"uri", params.value("uri", json())}}};
@@ -930,7 +926,7 @@ void Server::Execute(const std::shared_ptr<Session>& session, const json& reques
   } else if (error) {
     reply->Respond(MakeError(id, *error));
   } else if (r.ok()) {
-    reply->Respond(MakeResult(id, peer.modern ? Finish(std::move(r).value())
+    reply->Respond(MakeResult(id, peer->modern ? Finish(std::move(r).value())
                                               : std::move(r).value()));
   } else {
     reply->Respond(MakeError(id, RpcErrorFor(r.status(), method, params)));
@@ -1026,11 +1022,9 @@ Server::Reply Server::Initialize(Session& session, const json& params) {
                             : supported.front();
   session.SetInitialized(version, params.value("clientInfo", json::object()),
                          params.value("capabilities", json::object()));
-  json info{{"name", options_.name}, {"version", options_.version}};
-  if (!options_.title.empty()) info["title"] = options_.title;
   json result{{"protocolVersion", version},
               {"capabilities", capabilities_},
-              {"serverInfo", info}};
+              {"serverInfo", server_info_}};
   if (!options_.instructions.empty()) result["instructions"] = options_.instructions;
   return result;
 }

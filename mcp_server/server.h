@@ -199,11 +199,11 @@ class Server {
   // Runs tools/call, prompts/get, resources/read and completion/complete:
   // on the pool, or inline for a tool registered with Execution::kInline.
   void RunCall(const std::shared_ptr<Session>& session, const json& request,
-               const std::shared_ptr<Outbound>& reply, const Peer& peer);
+               const std::shared_ptr<Outbound>& reply, std::shared_ptr<const Peer> peer);
   void Execute(const std::shared_ptr<Session>& session, const json& request,
                const std::shared_ptr<Outbound>& reply,
                const std::shared_ptr<InFlight>& in_flight, const std::string& key,
-               const Peer& peer);
+               const std::shared_ptr<const Peer>& peer);
   bool RunsInline(const std::string& method, const json& params) const;
 
   // Method handlers. `ctx` is null for inline methods.
@@ -259,6 +259,7 @@ class Server {
   std::vector<std::shared_ptr<Listener>> listeners_;
   std::atomic<bool> frozen_{false};
   json capabilities_;  // Computed by Freeze.
+  json server_info_;   // Computed by Freeze.
 
   ThreadPool pool_;
   std::mutex sessions_mu_;

@@ -11,13 +11,16 @@ bool Session::initialized() const {
 
 void Session::SetInitialized(std::string protocol_version, json client_info,
                              json client_capabilities) {
+  auto peer = std::make_shared<Peer>();
+  peer->protocol_version = protocol_version;
+  peer->client_info = client_info.is_object() ? client_info : json::object();
+  peer->client_capabilities =
+      client_capabilities.is_object() ? std::move(client_capabilities) : json::object();
   std::lock_guard lock(mu_);
   initialized_ = true;
   protocol_version_ = std::move(protocol_version);
-  client_info_ = client_info.is_object() ? std::move(client_info) : json::object();
-  client_capabilities_ = client_capabilities.is_object()
-                             ? std::move(client_capabilities)
-                             : json::object();
+  client_info_ = peer->client_info;
+  peer_ = std::move(peer);
 }
 
 std::string Session::protocol_version() const {
@@ -30,9 +33,9 @@ json Session::client_info() const {
   return client_info_;
 }
 
-json Session::client_capabilities() const {
+std::shared_ptr<const Peer> Session::peer() const {
   std::lock_guard lock(mu_);
-  return client_capabilities_;
+  return peer_;
 }
 
 LogLevel Session::log_level() const {

@@ -19,6 +19,7 @@
 #include <stop_token>
 #include <string>
 
+#include "mcp_server/era.h"
 #include "mcp_server/status.h"
 #include "mcp_server/tool.h"
 
@@ -66,7 +67,9 @@ class Session {
                       json client_capabilities);
   std::string protocol_version() const;
   json client_info() const;
-  json client_capabilities() const;
+  // The peer every request of this session is served for (era.h), built
+  // once by SetInitialized; a default legacy peer before that.
+  std::shared_ptr<const Peer> peer() const;
 
   LogLevel log_level() const;
   void SetLogLevel(LogLevel level);
@@ -109,7 +112,7 @@ class Session {
   bool initialized_ = false;
   std::string protocol_version_;
   json client_info_ = json::object();
-  json client_capabilities_ = json::object();
+  std::shared_ptr<const Peer> peer_ = std::make_shared<const Peer>();
   LogLevel log_level_ = LogLevel::kInfo;
   std::set<std::string> subscriptions_;
   std::map<std::string, std::shared_ptr<InFlight>> in_flight_;

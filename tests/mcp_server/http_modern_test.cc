@@ -18,8 +18,10 @@
 #include "mcp_server/http_transport.h"
 #include "mcp_server/server.h"
 #include "tests/support/mcp_http.h"
+#include "tests/support/tool_def.h"
 
 using namespace hpc::mcp;
+using hpc::testing::ToolDef;
 using hpc::Result;
 using hpc::testing::Clock;
 using hpc::testing::kLoopback;
@@ -36,15 +38,6 @@ using std::chrono::seconds;
 
 namespace {
 
-json ToolDef(const std::string& name) {
-  return {{"name", name},
-          {"title", name},
-          {"description", "test tool " + name},
-          {"annotations",
-           {{"readOnlyHint", true}, {"destructiveHint", false},
-            {"idempotentHint", true}, {"openWorldHint", false}}},
-          {"inputSchema", {{"type", "object"}}}};
-}
 
 // What the slow tool's handler saw.
 struct SlowProbe {

@@ -13,8 +13,10 @@
 #include "mcp_server/server.h"
 #include "tests/support/capture.h"
 #include "tests/support/modern.h"
+#include "tests/support/tool_def.h"
 
 using namespace hpc::mcp;
+using hpc::testing::ToolDef;
 using hpc::Result;
 using hpc::testing::Capture;
 using hpc::testing::kMetaLogLevel;
@@ -25,15 +27,6 @@ using hpc::testing::ModernRequest;
 
 namespace {
 
-json ToolDef(const std::string& name, json input = json{{"type", "object"}}) {
-  return {{"name", name},
-          {"title", name},
-          {"description", "test tool " + name},
-          {"annotations",
-           {{"readOnlyHint", true}, {"destructiveHint", false},
-            {"idempotentHint", true}, {"openWorldHint", false}}},
-          {"inputSchema", std::move(input)}};
-}
 
 json Req(const json& id, const std::string& method, json params = json::object()) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};

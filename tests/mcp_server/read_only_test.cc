@@ -6,24 +6,15 @@
 
 #include "mcp_server/server.h"
 #include "tests/support/capture.h"
+#include "tests/support/tool_def.h"
 
 using namespace hpc::mcp;
+using hpc::testing::ToolDef;
 using hpc::Result;
 using hpc::testing::Capture;
 
 namespace {
 
-json ToolDef(const std::string& name, bool read_only) {
-  return {{"name", name},
-          {"title", name},
-          {"description", "test tool " + name},
-          {"annotations",
-           {{"readOnlyHint", read_only},
-            {"destructiveHint", !read_only},
-            {"idempotentHint", true},
-            {"openWorldHint", false}}},
-          {"inputSchema", {{"type", "object"}}}};
-}
 
 // A server with `look` (read-only) and, unless `only_look`, `change` (not
 // read-only), one initialized session, and a count of `change`'s runs.
