@@ -382,4 +382,19 @@ std::vector<std::string> UnderSubmitLock(const std::string& lock,
   return locked;
 }
 
+Resources ResourcesFromJson(const nlohmann::json& r) {
+  Resources out;
+  if (!r.is_object()) return out;
+  out.time = r.value("time", "");
+  out.mem = r.value("mem", "");
+  out.partition = r.value("partition", "");
+  out.account = r.value("account", "");
+  out.qos = r.value("qos", "");
+  out.constraint = r.value("constraint", "");
+  out.cpus = r.value("cpus", 0);
+  out.gpus = r.value("gpus", 0);
+  out.nodes = r.value("nodes", 0);
+  return out;
+}
+
 }  // namespace hpc::cluster

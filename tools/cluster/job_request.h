@@ -24,6 +24,11 @@
 
 namespace hpc::cluster {
 
+// Resources from the `resources` object of a tool's arguments or a sweep
+// (schemas/tools/submit.json's vocabulary, already schema-checked); absent
+// fields keep the scheduler's defaults.
+Resources ResourcesFromJson(const nlohmann::json& r);
+
 // Seconds in "HH:MM:SS" or "D-HH:MM:SS" (hours may exceed 23 without days).
 Result<int64_t> ParseWalltime(std::string_view text);
 // "H:MM:SS" with as many hours as needed (Grid Engine's h_rt syntax).

@@ -332,17 +332,7 @@ Result<SubmitRequest> ParseSubmitRequest(const json& args) {
   r.workdir = args.value("workdir", "");
   if (args.contains("env") && args["env"].is_object())
     for (const auto& [k, v] : args["env"].items()) r.env[k] = Scalar(v);
-  const json res = args.value("resources", json::object());
-  cluster::Resources& rs = r.resources;
-  rs.time = res.value("time", "");
-  rs.mem = res.value("mem", "");
-  rs.partition = res.value("partition", "");
-  rs.account = res.value("account", "");
-  rs.qos = res.value("qos", "");
-  rs.constraint = res.value("constraint", "");
-  rs.cpus = res.value("cpus", 0);
-  rs.gpus = res.value("gpus", 0);
-  rs.nodes = res.value("nodes", 0);
+  r.resources = cluster::ResourcesFromJson(args.value("resources", json::object()));
   if (args.contains("array")) {
     const json& a = args["array"];
     if (a.is_string()) r.array = a.get<std::string>();

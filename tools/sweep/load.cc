@@ -9,6 +9,7 @@
 
 #include "mcp_server/schema.h"
 #include "mcp_server/yaml_json.h"
+#include "tools/cluster/job_request.h"
 #include "tools/registry.h"
 #include "tools/sweep/internal.h"
 #include "tools/sweep/sweep.h"
@@ -384,16 +385,7 @@ class Loader {
     if (!merged.contains("resources")) return;
     const json& r = merged["resources"];
     p.resources_json = r;
-    cluster::Resources& out = p.resources;
-    out.time = r.value("time", "");
-    out.mem = r.value("mem", "");
-    out.partition = r.value("partition", "");
-    out.account = r.value("account", "");
-    out.qos = r.value("qos", "");
-    out.constraint = r.value("constraint", "");
-    out.cpus = r.value("cpus", 0);
-    out.gpus = r.value("gpus", 0);
-    out.nodes = r.value("nodes", 0);
+    p.resources = cluster::ResourcesFromJson(r);
   }
 
   void LoadRetry() {
