@@ -6,11 +6,30 @@ namespace hpc::mcp {
 
 namespace {
 
+// Renames the local references of a document inlined from file `stem`
+// ("#/$defs/x" -> "#/$defs/<stem>.x"), so that its definitions can join
+// the including schema's $defs without colliding with others.
+void RenameLocalRefs(json& node, const std::string& stem) {
+  if (node.is_object()) {
+    for (auto& [k, v] : node.items()) {
+      if (k == "$ref" && v.is_string() && v.get<std::string>().rfind("#/$defs/", 0) == 0)
+        v = "#/$defs/" + stem + "." + v.get<std::string>().substr(8);
+      else
+        RenameLocalRefs(v, stem);
+    }
+  } else if (node.is_array()) {
+    for (auto& v : node) RenameLocalRefs(v, stem);
+  }
+}
+
 // Replaces every {"$ref": "<asset path>.json"} with that asset's document
 // (recursively, at most 8 deep), so that a shape shared by several tools
 // is written once and every published definition is self-contained:
-// clients do not resolve references to our files.
-Status InlineAssetRefs(json& node, AssetTable assets, int depth) {
+// clients do not resolve references to our files. An inlined document's
+// own $defs are renamed (RenameLocalRefs) and moved into `defs`, which the
+// caller places at the root of the schema being built: that is where a
+// validator resolves "#/...".
+Status InlineAssetRefs(json& node, AssetTable assets, int depth, json& defs) {
   if (node.is_object()) {
     auto ref = node.find("$ref");
     if (ref != node.end() && ref->is_string() && node.size() == 1 &&
@@ -22,13 +41,33 @@ Status InlineAssetRefs(json& node, AssetTable assets, int depth) {
       json doc = ParseJson(*text);
       if (doc.is_discarded()) return InvalidArgument(target + " is not valid JSON");
       doc.erase("$comment");
-      HPC_RETURN_IF_ERROR(InlineAssetRefs(doc, assets, depth + 1));
+      doc.erase("$schema");  // Only a root may say which dialect it is.
+      HPC_RETURN_IF_ERROR(InlineAssetRefs(doc, assets, depth + 1, defs));
+      if (doc.contains("$defs")) {
+        std::string stem = target.substr(target.rfind('/') + 1);
+        stem = stem.substr(0, stem.rfind('.'));
+        RenameLocalRefs(doc, stem);
+        for (auto& [k, v] : doc["$defs"].items()) defs[stem + "." + k] = std::move(v);
+        doc.erase("$defs");
+      }
       node = std::move(doc);
       return Status::Ok();
     }
-    for (auto& [k, v] : node.items()) HPC_RETURN_IF_ERROR(InlineAssetRefs(v, assets, depth));
+    for (auto& [k, v] : node.items()) HPC_RETURN_IF_ERROR(InlineAssetRefs(v, assets, depth, defs));
   } else if (node.is_array()) {
-    for (auto& v : node) HPC_RETURN_IF_ERROR(InlineAssetRefs(v, assets, depth));
+    for (auto& v : node) HPC_RETURN_IF_ERROR(InlineAssetRefs(v, assets, depth, defs));
+  }
+  return Status::Ok();
+}
+
+// InlineAssetRefs over each of a tool definition's schemas, each getting
+// the $defs its inlined documents brought.
+Status InlineSchemas(json& definition, AssetTable assets) {
+  for (const char* key : {"inputSchema", "outputSchema"}) {
+    if (!definition.contains(key)) continue;
+    json defs = json::object();
+    HPC_RETURN_IF_ERROR(InlineAssetRefs(definition[key], assets, 0, defs));
+    for (auto& [k, v] : defs.items()) definition[key]["$defs"][k] = std::move(v);
   }
   return Status::Ok();
 }
@@ -48,7 +87,7 @@ Status AddToolFromAssets(Server& server, AssetTable assets, std::string_view dir
   if (!definition.is_object() || StringOr(definition, "name") != name)
     return InvalidArgument(path + " must define the tool named '" +
                            std::string(name) + "'");
-  Status inlined = InlineAssetRefs(definition, assets, 0);
+  Status inlined = InlineSchemas(definition, assets);
   if (!inlined.ok()) return Status(inlined.code(), path + ": " + inlined.message());
   Status s = server.AddTool(std::move(definition), std::move(handler), execution);
   if (!s.ok()) return Status(s.code(), path + ": " + s.message());

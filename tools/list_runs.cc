@@ -17,6 +17,7 @@
 #include "tools/registry.h"
 #include "tools/runs/store.h"
 #include "tools/runs/summary.h"
+#include "tools/sweep/state.h"
 #include "tools/workspace/repo.h"
 
 namespace hpc::tools {
@@ -147,6 +148,12 @@ bool NameMatches(const std::string& pattern, const runs::Run& r) {
 std::string Summary(const runs::Run& r) {
   std::vector<std::string> parts{r.state};
   if (r.active() && r.cancel_requested) parts.push_back("cancel requested");
+  if (r.sweep) {
+    parts.push_back("sweep " + sweep::SummaryLine(*r.sweep));
+    std::string line;
+    for (const auto& part : parts) line += (line.empty() ? "" : " · ") + part;
+    return Clip(line, kMaxSummary);
+  }
   const json& d = r.diagnosis;
   const std::string category = d.is_object() ? d.value("category", "") : "";
   if (!category.empty() && category != "none") {
@@ -240,6 +247,7 @@ Result<mcp::ToolResult> ListRunsView(runs::RunStore& store, const json& args,
                     {"job_ids", r.JobIds()},
                     {"summary", summary},
                     {"links", r.links.is_object() ? r.links : json::object()}});
+    if (r.sweep) list.back()["sweep"] = sweep::SummaryJson(*r.sweep, 5);
     text += "\n" + r.id + "  " + r.profile + "  " + ShortTime(r.created_at) +
             "  " + summary;
   }

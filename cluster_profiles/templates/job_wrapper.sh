@@ -8,6 +8,7 @@
 #   launch JOBDIR            start one detached runner per task, return
 #   run JOBDIR TASK          (internal) one task: wait, run, record
 #   query ROOT ID...         one line per task: id state exit signal start end reason
+#                            [gpus] (the GPU indices a started task was placed on)
 #   cancel ROOT ID...        cancel tasks (TERM, then KILL after a grace period)
 #   find ROOT COMMENT        the ids of launched jobs whose comment is COMMENT
 #
@@ -17,7 +18,8 @@
 # function and sourced here; `tasks.list` (task ids, or "main"). Each task has
 # a directory JOBDIR/tasks/<task> ("main" for a job that is not an array):
 #   pid      the runner's pid (it leads its own session)
-#   waiting  why it has not started (Dependency, Slots)
+#   waiting  why it has not started (Dependency, Slots, GPU)
+#   gpus     the GPU indices it runs on ("0,2"), when the profile places GPUs
 #   started  epoch seconds when the job's script started
 #   child    pid of the script (it leads its own session)
 #   cancel   cancellation requested
@@ -165,28 +167,48 @@ mode_run() {
 
   local deadline=$(($(date +%s) + ${HPC_W_MAX_WAIT:-2592000}))
 
-  # afterok: wait until every dependency has ended; run only if all succeeded.
-  local dep dtd outcome waiting
+  # Dependencies (HPC_W_AFTER_OK, _ANY, _CORR: job ids separated by spaces):
+  # wait until every one has ended. afterok: every task of the job must have
+  # succeeded; afterany: any outcome; aftercorr: the task of that array with
+  # this task's id ("<dep>_<task>") must have succeeded. One that did not,
+  # or that does not exist (it never will), cancels this task.
+  local kind deps dep dtd dtds outcome waiting
   while :; do
     ws_check_cancel && return
     waiting=0
-    for dep in ${HPC_W_AFTER_OK:-}; do
-      if ! dtds=$(ws_task_dirs "$root" "$dep"); then
-        ws_finish cancelled 0 0 "DependencyNeverSatisfied: job $dep does not exist"
-        return
-      fi
-      while read -r dtd; do
-        [ -n "$dtd" ] || continue
-        outcome=$(ws_task_outcome "$dtd")
-        case $outcome in
-          ok) ;;
-          running) waiting=1 ;;
-          *)
-            ws_finish cancelled 0 0 "DependencyNeverSatisfied: job $dep did not complete successfully ($outcome)"
+    for kind in ok any corr; do
+      case $kind in
+        ok) deps=${HPC_W_AFTER_OK:-} ;;
+        any) deps=${HPC_W_AFTER_ANY:-} ;;
+        corr) deps=${HPC_W_AFTER_CORR:-} ;;
+      esac
+      for dep in $deps; do
+        if [ "$kind" = corr ]; then
+          if [ -z "${HPC_ARRAY_TASK_ID:-}" ]; then
+            ws_finish failed 1 0 "aftercorr $dep: this job is not an array"
             return
-            ;;
-        esac
-      done <<<"$dtds"
+          fi
+          dep="${dep}_$HPC_ARRAY_TASK_ID"
+        fi
+        if ! dtds=$(ws_task_dirs "$root" "$dep"); then
+          ws_finish cancelled 0 0 "DependencyNeverSatisfied: job $dep does not exist"
+          return
+        fi
+        while read -r dtd; do
+          [ -n "$dtd" ] || continue
+          outcome=$(ws_task_outcome "$dtd")
+          case $outcome in
+            ok) ;;
+            running) waiting=1 ;;
+            *)
+              if [ "$kind" != any ]; then
+                ws_finish cancelled 0 0 "DependencyNeverSatisfied: job $dep did not complete successfully ($outcome)"
+                return
+              fi
+              ;;
+          esac
+        done <<<"$dtds"
+      done
     done
     [ "$waiting" = 1 ] || break
     ws_write "$td/waiting" Dependency
@@ -203,6 +225,12 @@ mode_run() {
   local fds=()
   ws_take_slot "$root/slots" "${HPC_W_SLOTS:-0}" || return
   ws_take_slot "$jd/slots" "${HPC_W_ARRAY_LIMIT:-0}" || return
+  local gpus=
+  if [ "${HPC_W_GPUS:-0}" -gt 0 ] 2>/dev/null; then
+    ws_take_gpus || return
+    export CUDA_VISIBLE_DEVICES=$gpus
+    ws_write "$td/gpus" "$gpus"
+  fi
   rm -f -- "$td/waiting"
   ws_check_cancel && return
 
@@ -243,6 +271,20 @@ mode_run() {
     break
   done
   [ -n "$killer" ] && kill "$killer" 2>/dev/null
+  # The script is gone, but processes of its session may linger (dataloader
+  # workers, something it started in the background) and keep its GPU
+  # memory: end them, as a batch scheduler ends a job's processes.
+  if kill -0 -- "-$child" 2>/dev/null; then
+    echo "$(date -u +%FT%TZ) processes of the job's session outlived its script; terminating them" \
+      >>"$td/wrapper.log"
+    kill -TERM -- "-$child" 2>/dev/null
+    local k
+    for ((k = 0; k < 20; k++)); do
+      kill -0 -- "-$child" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -KILL -- "-$child" 2>/dev/null
+  fi
   local end elapsed
   end=$(date +%s)
   elapsed=$((end - start))
@@ -262,6 +304,60 @@ mode_run() {
   else
     ws_finish failed "$rc" 0 "exit status $rc"
   fi
+}
+
+# ws_take_gpus: sets $gpus to HPC_W_GPUS free GPUs (comma-separated
+# indices), each held by an flock on $root/gpus/<index> until the script
+# ends, so no two tasks share a GPU. Free: nvidia-smi reports less than
+# HPC_W_GPU_FREE_MIB MiB in use (a number: "[N/A]" is never free); the
+# query is tools/cluster/gpus.h's, of which only index and memory.used are
+# read here. GPUs in HPC_W_AVOID_GPUS (a retry after a GPU OOM) are taken
+# only when no others are free. Waits, looking every 5 s; returns 1 (task
+# finished) on cancellation, the deadline, or no nvidia-smi.
+ws_take_gpus() {
+  local want=$HPC_W_GPUS avoid=",${HPC_W_AVOID_GPUS:-}," out idx used fd
+  if ! command -v nvidia-smi >/dev/null; then
+    ws_finish failed 1 0 "the profile places GPUs with nvidia-smi, which is not on this host's PATH"
+    return 1
+  fi
+  mkdir -p -- "$root/gpus" || { ws_finish failed 1 0 "cannot create $root/gpus"; return 1; }
+  while :; do
+    local preferred=() fallback=() got=() held=()
+    if out=$(nvidia-smi --query-gpu=index,uuid,memory.used,memory.total \
+      --format=csv,noheader,nounits 2>&1); then
+      while IFS=, read -r idx _ used _; do
+        idx=${idx// /} used=${used// /}
+        case $idx$used in '' | *[!0-9]*) continue ;; esac
+        [ "$used" -lt "${HPC_W_GPU_FREE_MIB:-500}" ] || continue
+        if [[ $avoid == *",$idx,"* ]]; then fallback+=("$idx"); else preferred+=("$idx"); fi
+      done <<<"$out"
+    else
+      echo "$(date -u +%FT%TZ) nvidia-smi failed: $(ws_sanitize "${out:0:300}")" >>"$td/wrapper.log"
+    fi
+    for idx in ${preferred[@]+"${preferred[@]}"} ${fallback[@]+"${fallback[@]}"}; do
+      [ "${#got[@]}" -ge "$want" ] && break
+      exec {fd}>>"$root/gpus/$idx"
+      if flock -n "$fd"; then
+        got+=("$idx")
+        held+=("$fd")
+      else
+        exec {fd}>&-
+      fi
+    done
+    if [ "${#got[@]}" -ge "$want" ]; then
+      fds+=("${held[@]}")
+      gpus=$(IFS=,; echo "${got[*]}")
+      return 0
+    fi
+    for fd in ${held[@]+"${held[@]}"}; do exec {fd}>&-; done
+    ws_write "$td/waiting" GPU
+    ws_check_cancel && return 1
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      ws_finish failed 1 0 "gave up waiting for $want free GPU(s) (under ${HPC_W_GPU_FREE_MIB:-500} MiB in use)"
+      return 1
+    fi
+    sleep 5
+  done
 }
 
 # Starts "$@" as the job's script: slot descriptors closed, the job's own
@@ -351,7 +447,7 @@ ws_finish() {
 }
 
 mode_query() {
-  local root=$1 id dirs td state exit_code signal end reason start t
+  local root=$1 id dirs td state exit_code signal end reason start t gpus
   shift
   for id in "$@"; do
     if ! dirs=$(ws_task_dirs "$root" "$id"); then
@@ -363,8 +459,9 @@ mode_query() {
       t=${td##*/}
       local tid=$id
       [ "$t" != main ] && tid="${id%_*}_$t"
-      start=
+      start= gpus=
       [ -f "$td/started" ] && read -r start <"$td/started"
+      [ -f "$td/gpus" ] && read -r gpus <"$td/gpus"
       if [ -f "$td/result" ]; then
         state= exit_code= signal= end= reason=
         while IFS= read -r line; do
@@ -376,11 +473,11 @@ mode_query() {
             reason=*) reason=${line#reason=} ;;
           esac
         done <"$td/result"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tid" "$state" "$exit_code" \
-          "$signal" "$start" "$end" "$reason"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tid" "$state" "$exit_code" \
+          "$signal" "$start" "$end" "$reason" "$gpus"
       elif [ "$(ws_task_outcome "$td")" = running ]; then
         if [ -n "$start" ]; then
-          printf '%s\trunning\t\t\t%s\t\t\n' "$tid" "$start"
+          printf '%s\trunning\t\t\t%s\t\t\t%s\n' "$tid" "$start" "$gpus"
         else
           reason=
           [ -f "$td/waiting" ] && read -r reason <"$td/waiting"

@@ -430,6 +430,10 @@ ProctrackType=$PROCTRACK
 TaskPlugin=$TASKPLUGIN
 ReturnToService=2
 MinJobAge=300
+# Every array task counts against MaxJobCount (10,000 by default) from its
+# submission until MinJobAge after it ended: the sweep tests and benchmark
+# submit 5,000- and 10,000-task sweeps. Production sites raise it as well.
+MaxJobCount=100000
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0
 SelectType=select/cons_tres

@@ -74,7 +74,11 @@ class RunRepo {
   // A profile `name` for the testbed's `scheduler` (slurm | sge) over
   // libssh2, rooted in a fresh directory under TESTBED_WORK. Returns the
   // remote root.
-  std::string AddTestbedProfile(const std::string& name, const std::string& scheduler) {
+  // `limits` and `setup` (shell lines) are the profile's, as YAML flow
+  // values.
+  std::string AddTestbedProfile(const std::string& name, const std::string& scheduler,
+                                const std::string& limits = "{min_query_interval_seconds: 0}",
+                                const std::string& setup = "[]") {
     Testbed tb = RequireTestbed();
     const char* work = std::getenv("TESTBED_WORK");
     std::string root = std::string(work && *work ? work : (tb.dir + "/work").c_str()) + "/runs-" +
@@ -84,9 +88,9 @@ class RunRepo {
                            "\naccess:\n  kind: ssh\n  host: " + tb.host +
                            "\n  port: " + std::to_string(tb.port) + "\n  user: " + tb.user +
                            "\n  identity_file: " + tb.key + "\n  known_hosts: " + tb.known_hosts +
-                           "\nshell: {login: [bash, -l]}\npaths:\n  work_root: " + root +
-                           "/work\n  log_root: " + root + "/logs\n"
-                           "limits: {min_query_interval_seconds: 0}\n");
+                           "\nshell: {login: [bash, -l], setup: " + setup +
+                           "}\npaths:\n  work_root: " + root + "/work\n  log_root: " + root +
+                           "/logs\nlimits: " + limits + "\n");
     return root;
   }
 

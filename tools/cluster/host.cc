@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 
+#include "tools/cluster/gpus.h"
 #include "tools/cluster/job_request.h"
 #include "tools/cluster/job_wrapper.h"
 #include "tools/cluster/text.h"
@@ -53,7 +54,7 @@ bool IsJobId(std::string_view id) {
 }
 
 Result<std::string> RenderSpec(const JobRequest& r, const std::string& id,
-                               int max_concurrent_jobs) {
+                               int max_concurrent_jobs, const GpuPlacement& gpus) {
   using remote::ShellQuote;
   std::string time;
   if (!r.resources.time.empty()) {
@@ -67,8 +68,11 @@ Result<std::string> RenderSpec(const JobRequest& r, const std::string& id,
     if (!spec.ok()) return spec.status();
     array_limit = spec->max_parallel;
   }
-  std::string deps;
-  for (const auto& d : r.after_ok) deps += (deps.empty() ? "" : " ") + d;
+  auto join = [](const std::vector<std::string>& ids) {
+    std::string out;
+    for (const auto& d : ids) out += (out.empty() ? "" : " ") + d;
+    return out;
+  };
   std::string s = "# hpc-mcp job spec (generated; sourced by job_wrapper.sh)\n";
   auto line = [&](const char* k, const std::string& v) {
     s += std::string(k) + "=" + ShellQuote(v) + "\n";
@@ -81,9 +85,18 @@ Result<std::string> RenderSpec(const JobRequest& r, const std::string& id,
   line("HPC_W_STDOUT", r.stdout_path);
   line("HPC_W_STDERR", r.stderr_path);
   line("HPC_W_TIME", time);
-  line("HPC_W_AFTER_OK", deps);
+  line("HPC_W_AFTER_OK", join(r.after_ok));
+  line("HPC_W_AFTER_ANY", join(r.after_any));
+  line("HPC_W_AFTER_CORR", join(r.after_corr));
   line("HPC_W_SLOTS", std::to_string(std::max(max_concurrent_jobs, 0)));
   line("HPC_W_ARRAY_LIMIT", std::to_string(array_limit));
+  if (gpus.nvidia_smi && r.resources.gpus > 0) {
+    std::string avoid;
+    for (int g : r.avoid_gpus) avoid += (avoid.empty() ? "" : ",") + std::to_string(g);
+    line("HPC_W_GPUS", std::to_string(r.resources.gpus));
+    line("HPC_W_GPU_FREE_MIB", std::to_string(gpus.free_below_mib));
+    line("HPC_W_AVOID_GPUS", avoid);
+  }
   return s;
 }
 
@@ -114,10 +127,8 @@ std::vector<JobStatus> ParseQueryOutput(std::string_view out) {
     if (auto v = text::ParseInt(f[3]); v && *v != 0) s.signal = static_cast<int>(*v);
     s.start_time = text::ParseTimestamp(f[4], 0);
     s.end_time = text::ParseTimestamp(f[5], 0);
-    // The reason is the rest of the line (it has no tabs, but be lenient).
-    std::string reason(f[6]);
-    for (size_t i = 7; i < f.size(); ++i) reason += " " + std::string(f[i]);
-    s.reason = std::move(reason);
+    s.reason = std::string(f[6]);  // The wrapper writes it without tabs.
+    if (f.size() > 7 && !f[7].empty()) s.nodes = "gpu:" + std::string(f[7]);
     rows.push_back(std::move(s));
   }
   return rows;
@@ -160,24 +171,29 @@ class HostScheduler : public Scheduler {
     auto setup = Setup();
     if (!setup.ok()) return setup.status();
     const auto& [root, wrapper] = *setup;
-    for (const auto& dep : r.after_ok) {
-      if (!host::IsJobId(dep))
-        return InvalidArgument("dependency \"" + dep + "\" is not a " + name_ +
-                               " job id");
-      std::string base = dep.substr(0, dep.find('_'));
-      auto st = remote_->Stat(root + "/jobs/" + base + "/spec");
-      if (!st.ok()) {
-        if (st.status().code() == StatusCode::kNotFound)
-          return InvalidArgument("dependency " + dep + " is not a job of " +
-                                 name_ + " on " + remote_->Describe());
-        return st.status();
+    // A dependency that is no job of ours is an error now rather than a
+    // job cancelled later (the wrapper's own check, for one removed since).
+    for (const auto* deps : {&r.after_ok, &r.after_any, &r.after_corr}) {
+      for (const auto& dep : *deps) {
+        if (!host::IsJobId(dep))
+          return InvalidArgument("dependency \"" + dep + "\" is not a " +
+                                 name_ + " job id");
+        std::string base = dep.substr(0, dep.find('_'));
+        auto st = remote_->Stat(root + "/jobs/" + base + "/spec");
+        if (!st.ok()) {
+          if (st.status().code() == StatusCode::kNotFound)
+            return InvalidArgument("dependency " + dep + " is not a job of " +
+                                   name_ + " on " + remote_->Describe());
+          return st.status();
+        }
       }
     }
     auto tasks = host::RenderTaskList(r);
     if (!tasks.ok()) return tasks.status();
     const std::string id = host::NewJobId();
     const std::string jobdir = root + "/jobs/" + id;
-    auto spec = host::RenderSpec(r, id, profile_.limits.max_concurrent_jobs);
+    HPC_RETURN_IF_ERROR(CheckGpus(r));
+    auto spec = host::RenderSpec(r, id, profile_.limits.max_concurrent_jobs, profile_.gpus);
     if (!spec.ok()) return spec.status();
     HPC_RETURN_IF_ERROR(remote_->WriteFileAtomic(r.script_path, r.script, 0755));
     HPC_RETURN_IF_ERROR(remote_->WriteFileAtomic(jobdir + "/env", host::RenderEnv(r), 0600));
@@ -264,6 +280,27 @@ class HostScheduler : public Scheduler {
   }
 
  private:
+  // With GPU placement, a task that asks for more GPUs than the host has
+  // would wait for ever: refused here, from one nvidia-smi query.
+  Status CheckGpus(const JobRequest& r) {
+    if (!profile_.gpus.nvidia_smi || r.resources.gpus <= 0) return Status::Ok();
+    auto q = remote_->Run(GpuQueryArgv(), Options());
+    if (!q.ok()) return q.status();
+    if (!q->ok())
+      return FailedPrecondition("profile " + profile_.name + " places GPUs with nvidia-smi, but " +
+                                "nvidia-smi failed on " + remote_->Describe() + ": " +
+                                CommandMessage(*q))
+          .WithReason("gpus_unavailable", false,
+                      "install the NVIDIA driver there, or set gpus.placement: none");
+    auto gpus = ParseGpuQuery(q->out);
+    if (!gpus.ok()) return gpus.status();
+    if (static_cast<int>(gpus->size()) < r.resources.gpus)
+      return InvalidArgument("each task asks for " + std::to_string(r.resources.gpus) +
+                             " GPUs, but " + remote_->Describe() + " has " +
+                             std::to_string(gpus->size()) + "; ask for at most that many");
+    return Status::Ok();
+  }
+
   Status CheckIds(const std::vector<std::string>& ids) const {
     for (const auto& id : ids)
       if (!host::IsJobId(id))

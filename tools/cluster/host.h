@@ -4,8 +4,13 @@
 // records start, end, exit code and signal in files under
 // <state root>/jobs/<id>/, creates log directories before redirecting output,
 // enforces the profile's concurrency limit (flock slots) and an array's own
-// %N limit, waits for afterok dependencies (cancelling itself with reason
-// DependencyNeverSatisfied when one failed), and handles cancellation.
+// %N limit, waits for dependencies, and handles cancellation. Dependencies
+// (JobRequest): afterok waits for every task of each job and runs only if
+// all succeeded; afterany waits until every task ended, however; aftercorr
+// waits for the task of each array with this task's id ("<dep>_<task>")
+// and runs only if it succeeded. A task whose afterok or aftercorr
+// dependency did not succeed, or whose dependency does not exist, ends
+// cancelled with reason DependencyNeverSatisfied.
 //
 // Everything goes through the Remote, so `local` (local.h) is this backend
 // over a LocalRemote. Job ids are "<epoch seconds>-<6 hex digits>"; array
@@ -45,15 +50,18 @@ std::string NewJobId();
 bool IsJobId(std::string_view id);
 
 // JOBDIR/spec for a prepared request (settings the runner sources).
+// With `gpus.nvidia_smi`, a request for GPUs is placed by the wrapper
+// (gpus.h).
 Result<std::string> RenderSpec(const JobRequest& request, const std::string& id,
-                               int max_concurrent_jobs);
+                               int max_concurrent_jobs, const GpuPlacement& gpus = {});
 // JOBDIR/env: the job's environment as export lines.
 std::string RenderEnv(const JobRequest& request);
 // JOBDIR/tasks.list: "main", or one array task id per line.
 Result<std::string> RenderTaskList(const JobRequest& request);
 
 // Lines of `job_wrapper query`: id, state, exit, signal, start, end, reason
-// separated by tabs.
+// and, for a task placed on GPUs, their indices, separated by tabs. The
+// GPUs go to JobStatus::nodes as "gpu:0,2".
 std::vector<JobStatus> ParseQueryOutput(std::string_view out);
 
 // The job ids `job_wrapper find` printed, once each, sorted (submission

@@ -226,13 +226,29 @@ Result<JobRequest> PrepareRequest(const ClusterProfile& profile,
     auto a = ParseArraySpec(r.array);
     if (!a.ok()) return a.status();
   }
-  for (const auto& id : r.after_ok) {
-    if (id.empty() || id[0] == '-' ||
-        !std::all_of(id.begin(), id.end(), [](char c) {
-          return IsAlnum(c) || c == '_' || c == '.' || c == '-';
-        }))
-      return InvalidArgument("dependency job id \"" + id +
-                             "\" is not a job id");
+  for (const auto* ids : {&r.after_ok, &r.after_any, &r.after_corr}) {
+    for (const auto& id : *ids) {
+      if (id.empty() || id[0] == '-' ||
+          !std::all_of(id.begin(), id.end(), [](char c) {
+            return IsAlnum(c) || c == '_' || c == '.' || c == '-';
+          }))
+        return InvalidArgument("dependency job id \"" + id +
+                               "\" is not a job id");
+    }
+  }
+  if (!r.after_corr.empty()) {
+    if (r.array.empty())
+      return InvalidArgument(
+          "after_corr needs an array job: element i waits for element i of "
+          "each array it names; set array to the same task ids as theirs, or "
+          "use after_ok to wait for whole jobs");
+    // Every backend writes a task as "<job>_<task>" or "<job>.<task>"; the
+    // element-wise dependency is on the whole array.
+    for (const auto& id : r.after_corr)
+      if (id.find_first_of("_.") != std::string::npos)
+        return InvalidArgument("after_corr \"" + id +
+                               "\" names one array task; name the array job "
+                               "itself (element i waits for its element i)");
   }
   return r;
 }

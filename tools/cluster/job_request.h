@@ -53,7 +53,9 @@ Result<ArraySpec> ParseArraySpec(std::string_view spec, size_t max_tasks = 0);
 // checked against the rules every backend shares:
 // job name of letters, digits and -_. ; absolute paths free of control
 // characters; environment keys that are shell identifiers, values without
-// NUL; a script that starts with "#!"; array syntax.
+// NUL; a script that starts with "#!"; array syntax; dependency ids of
+// letters, digits and -_. ; after_corr only on an array, naming array jobs
+// (not "<job>_<task>" or "<job>.<task>").
 Result<JobRequest> PrepareRequest(const ClusterProfile& profile,
                                   JobRequest request);
 

@@ -12,7 +12,8 @@
 //     tasks/<task>/            pid, started, result, cancel, wrapper.log
 //   slots/                     flock files of the concurrency limit
 //   sge/<id>.exit, .tasks, .depfail, .cancelled   Grid Engine afterok
-//                              emulation and qdel markers (sge.h)
+//                              and aftercorr emulation and qdel markers
+//                              (sge.h)
 //   sge/<id>.comment           the job's run tag, for FindByComment after
 //                              the job left the queue
 //

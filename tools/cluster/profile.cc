@@ -203,6 +203,15 @@ Result<ClusterProfile> ParseProfile(std::string_view yaml_text, std::string_view
     p.limits.max_gpu_hours_per_day = number("max_gpu_hours_per_day");
     p.limits.confirm_above_gpu_hours = number("confirm_above_gpu_hours");
   }
+  if (j.contains("gpus")) {
+    const json& g = j["gpus"];
+    p.gpus.nvidia_smi = Str(g, "placement") == "nvidia-smi";
+    p.gpus.free_below_mib = g.value("free_below_mib", 500);
+    if (p.gpus.nvidia_smi && p.scheduler != "host" && p.scheduler != "local")
+      return InvalidArgument(std::string(source) +
+                             ": gpus.placement nvidia-smi is for the host and local schedulers; "
+                             "a batch scheduler places GPUs itself (remove the gpus section)");
+  }
   p.raw = j;
   return p;
 }

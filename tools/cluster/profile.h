@@ -58,6 +58,12 @@ struct Limits {
   std::optional<double> confirm_above_gpu_hours;
 };
 
+// How the host and local backends place tasks on GPUs (gpus.h).
+struct GpuPlacement {
+  bool nvidia_smi = false;    // placement: nvidia-smi; else none.
+  int free_below_mib = 500;   // A GPU using less memory is free.
+};
+
 struct ClusterProfile {
   std::string name;
   std::string source;  // File it was loaded from
@@ -79,6 +85,7 @@ struct ClusterProfile {
   std::vector<std::string> allowed_roots;  // Besides work_root and log_root.
   ResourceDefaults defaults;
   Limits limits;
+  GpuPlacement gpus;
   nlohmann::json raw;  // The validated document.
 };
 

@@ -34,13 +34,29 @@ struct JobRequest {
                                          // placeholders of the backend.
   Resources resources;
   std::string array;                 // "0-9%2", "1,3,5"; empty: no array.
-  std::vector<std::string> after_ok; // Job ids this job waits for.
+  // Job ids this job waits for; it runs only if all of them succeeded
+  // (Slurm afterok), else the backend cancels it with reason
+  // DependencyNeverSatisfied.
+  std::vector<std::string> after_ok;
+  // Job ids this job waits for until they ended, however (Slurm afterany,
+  // Grid Engine -hold_jid without the success check).
+  std::vector<std::string> after_any;
+  // Array jobs this array waits for element by element: element i starts
+  // once element i of each of them succeeded (Slurm aftercorr, Grid Engine
+  // -hold_jid_ad plus the success check); an element whose counterpart did
+  // not succeed is cancelled as after_ok's job is. REQUIRES: this request is
+  // an array with the same task ids as each of them.
+  std::vector<std::string> after_corr;
   std::string comment;               // Our run tag, visible in the queue.
   // Absolute path on the cluster; when set, the submit command runs under
   // `flock` on it, so that a submit still in flight after its caller died
   // holds the lock until it has finished (see runs/submitter.h).
   std::string submit_lock;
   std::map<std::string, std::string> env;  // Exported to the job.
+  // Host and local backends with GPU placement (profile gpus.placement):
+  // GPUs a task takes only when no others are free, e.g. those a retried
+  // task ran out of memory on. Ignored elsewhere.
+  std::vector<int> avoid_gpus;
 };
 
 // Who holds a job that is still queued or running (JobOwner::active), as

@@ -4,22 +4,27 @@
 // Submit writes the script (always a file: `qsub -b y cmd args` joins its
 // arguments and runs them through a shell) with a generated block that
 // exports the environment (`qsub -v` splits values at commas), records the
-// job's exit status in the state root for dependents, and enforces afterok;
-// it creates the log directories first (a missing one parks the job in Eqw
-// forever), then runs `qsub -terse` with -N always (a name derived from the
-// command line may be rejected).
+// job's exit status in the state root for dependents, and enforces afterok
+// and aftercorr; it creates the log directories first (a missing one parks
+// the job in Eqw forever), then runs `qsub -terse` with -N always (a name
+// derived from the command line may be rejected).
 //
-// afterok: -hold_jid releases a job when its predecessor ends *whatever its
-// exit status*. The generated block makes it afterok: each job writes
-// <state>/sge/<id>.exit from an EXIT trap; a dependent checks every
-// predecessor's file and, unless all say 0, marks itself
-// <id>.depfail, skips its body and exits kDependencyExitStatus; Query
-// reports that as cancelled with reason DependencyNeverSatisfied. A
-// predecessor killed by SIGKILL (qdel, h_rt) writes no file and counts as
-// failed. A script that replaces the EXIT trap with its own loses the
-// record, so its dependents are cancelled: fail-safe, never a false
-// success. Grid Engine cannot tell qdel from `kill -9` in accounting
-// (both: failed 100, exit 137), so Cancel leaves <id>.cancelled beside.
+// Dependencies: after_ok and after_any become -hold_jid, after_corr
+// -hold_jid_ad (element i waits for element i), each on the base job ids.
+// Both release a job when its predecessor ends *whatever its exit status*:
+// afterany as it is. The generated block makes -hold_jid afterok and
+// -hold_jid_ad aftercorr: each job writes <state>/sge/<id>.exit (an array
+// task: <job>.<task>.exit) from an EXIT trap; a dependent checks the file
+// of every after_ok predecessor (of each of its tasks, for an array) and,
+// for each after_corr array, the file of its task with this task's
+// SGE_TASK_ID; unless all say 0, it marks itself <id>.depfail, skips its
+// body and exits kDependencyExitStatus; Query reports that as cancelled
+// with reason DependencyNeverSatisfied. A predecessor killed by SIGKILL
+// (qdel, h_rt) writes no file and counts as failed. A script that replaces
+// the EXIT trap with its own loses the record, so its dependents are
+// cancelled: fail-safe, never a false success. Grid Engine cannot tell
+// qdel from `kill -9` in accounting (both: failed 100, exit 137), so
+// Cancel leaves <id>.cancelled beside.
 //
 // FindByComment: the comment travels as job context (-ac
 // hpc_mcp_comment=<comment>), which qstat shows only while the job is in
@@ -97,8 +102,8 @@ std::vector<std::string> QacctArgv(const std::vector<std::string>& ids);
 // task wins: a rescheduled job has several).
 std::vector<JobStatus> ParseQacct(std::string_view out, int utc_offset);
 
-// Applies Cancel's and the afterok block's markers (file names in the state
-// directory) to statuses that ended by a kill, by the dependency exit
+// Applies Cancel's and the dependency check's markers (file names in the
+// state directory) to statuses that ended by a kill, by the dependency exit
 // status, or are unknown.
 void ApplyMarkers(const std::set<std::string>& files,
                   std::vector<JobStatus>* statuses);

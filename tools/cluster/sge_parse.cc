@@ -41,6 +41,20 @@ std::string BaseId(std::string_view id) {
   return std::string(id.substr(0, id.find('.')));
 }
 
+// The job numbers of every id in `lists`, once each, in order.
+std::vector<std::string> BaseIds(
+    std::initializer_list<const std::vector<std::string>*> lists) {
+  std::vector<std::string> jobs;
+  for (const auto* ids : lists) {
+    for (const auto& id : *ids) {
+      std::string base = BaseId(id);
+      if (std::find(jobs.begin(), jobs.end(), base) == jobs.end())
+        jobs.push_back(base);
+    }
+  }
+  return jobs;
+}
+
 bool IsTaskOf(std::string_view id, std::string_view parent) {
   return id.size() > parent.size() + 1 &&
          id.substr(0, parent.size()) == parent && id[parent.size()] == '.';
@@ -56,7 +70,7 @@ int64_t TaskNumber(std::string_view id) {
 // The block inserted into every Grid Engine script; see sge.h for why.
 constexpr char kBanner[] =
     "# --- hpc-mcp (generated): job identity, exit record, afterok, "
-    "environment ---\n";
+    "aftercorr, environment ---\n";
 
 constexpr char kIdentityBlock[] =
     R"(if [ "${SGE_TASK_ID:-undefined}" = undefined ]; then
@@ -71,8 +85,14 @@ export HPC_JOB_ID
 trap 'hpc_rc=$?; printf "%s\n" "$hpc_rc" >"$hpc_state/$HPC_JOB_ID.exit.tmp" && mv -f "$hpc_state/$HPC_JOB_ID.exit.tmp" "$hpc_state/$HPC_JOB_ID.exit"' EXIT
 )";
 
+// The success check that makes -hold_jid afterok and -hold_jid_ad
+// aftercorr (both release at any end). Follows the lines that set
+// hpc_after_ok and hpc_after_corr (space-separated ids) and hpc_dep_exit
+// (kDependencyExitStatus); a dependency that did not succeed ends the job
+// there, with its .depfail marker and no exit record.
 constexpr char kAfterOkBlock[] =
-    R"(# afterok: prints ok, failed or missing for predecessor $1.
+    R"(# Prints ok, failed or missing for predecessor $1: a job, an array
+# (every task listed in $1.tasks), or one task "<job>.<task>".
 hpc_dep_state() {
   if [ -f "$hpc_state/$1.tasks" ]; then
     for hpc_t in $(cat "$hpc_state/$1.tasks"); do
@@ -88,20 +108,27 @@ hpc_dep_state() {
     echo missing
   fi
 }
-for hpc_dep in $hpc_after_ok; do
-  hpc_st=$(hpc_dep_state "$hpc_dep")
+# Returns if predecessor $1 succeeded; else ends this job as not run.
+hpc_dep_require() {
+  hpc_st=$(hpc_dep_state "$1")
   hpc_try=0
   # A shared filesystem may show a fresh file late: look again, up to 10 s.
   while [ "$hpc_st" = missing ] && [ "$hpc_try" -lt 5 ]; do
     sleep 2
     hpc_try=$((hpc_try + 1))
-    hpc_st=$(hpc_dep_state "$hpc_dep")
+    hpc_st=$(hpc_dep_state "$1")
   done
   if [ "$hpc_st" != ok ]; then
-    echo "hpc-mcp: dependency $hpc_dep did not complete successfully ($hpc_st); DependencyNeverSatisfied, not running" >&2
+    echo "hpc-mcp: dependency $1 did not complete successfully ($hpc_st); DependencyNeverSatisfied, not running" >&2
     : >"$hpc_state/$HPC_JOB_ID.depfail"
     trap - EXIT
-    exit )";
+    exit "$hpc_dep_exit"
+  fi
+}
+for hpc_dep in $hpc_after_ok; do hpc_dep_require "$hpc_dep"; done
+# aftercorr: element i after element i of each array ($1.$SGE_TASK_ID.exit).
+for hpc_dep in $hpc_after_corr; do hpc_dep_require "$hpc_dep.$SGE_TASK_ID"; done
+)";
 
 // Never fails the job: a job runs whether or not its tag could be written.
 constexpr char kCommentBlock[] =
@@ -189,17 +216,18 @@ Result<std::string> RenderScript(const JobRequest& r,
   block += kIdentityBlock;
   if (!r.comment.empty()) {
     // For FindByComment once the job has left the queue: qacct does not
-    // keep the -ac context. Before the afterok check, which may end the
+    // keep the -ac context. Before the dependency check, which may end the
     // job; the first task of an array writes it.
     block += "hpc_comment=" + remote::ShellQuote(r.comment) + "\n";
     block += kCommentBlock;
   }
-  if (!r.after_ok.empty()) {
-    std::string deps;
-    for (const auto& d : r.after_ok) deps += (deps.empty() ? "" : " ") + d;
-    block += "hpc_after_ok=" + remote::ShellQuote(deps) + "\n";
-    block += kAfterOkBlock + std::to_string(kDependencyExitStatus) +
-             "\n  fi\ndone\n";
+  // after_any needs no check: -hold_jid releases at any end, as afterany.
+  if (!r.after_ok.empty() || !r.after_corr.empty()) {
+    block += "hpc_after_ok=" + remote::ShellQuote(Join(r.after_ok, ' ')) + "\n";
+    block +=
+        "hpc_after_corr=" + remote::ShellQuote(Join(r.after_corr, ' ')) + "\n";
+    block += "hpc_dep_exit=" + std::to_string(kDependencyExitStatus) + "\n";
+    block += kAfterOkBlock;
   }
   block += ExportLines(r.env);
   block += "# --- end hpc-mcp ---\n";
@@ -274,15 +302,14 @@ Result<std::vector<std::string>> QsubArgv(const JobRequest& r) {
     if (spec->max_parallel > 0)
       a.insert(a.end(), {"-tc", std::to_string(spec->max_parallel)});
   }
-  if (!r.after_ok.empty()) {
-    std::vector<std::string> jobs;
-    for (const auto& id : r.after_ok) {
-      std::string base = BaseId(id);
-      if (std::find(jobs.begin(), jobs.end(), base) == jobs.end())
-        jobs.push_back(base);
-    }
+  // Grid Engine holds on whole jobs, released at any end: the script's
+  // block adds the success check of after_ok and after_corr.
+  if (auto jobs = BaseIds({&r.after_ok, &r.after_any}); !jobs.empty())
     a.insert(a.end(), {"-hold_jid", Join(jobs, ',')});
-  }
+  // Element i waits for element i: qsub rejects arrays of different ranges
+  // (JobRequest::after_corr's contract).
+  if (auto jobs = BaseIds({&r.after_corr}); !jobs.empty())
+    a.insert(a.end(), {"-hold_jid_ad", Join(jobs, ',')});
   if (!r.comment.empty())
     a.insert(a.end(), {"-ac", std::string(kCommentVariable) + "=" + r.comment});
   a.push_back(r.script_path);
@@ -461,8 +488,9 @@ void ApplyMarkers(const std::set<std::string>& files,
     if (s.state == JobState::kFailed && s.exit_code == kDependencyExitStatus &&
         files.count(s.job_id + ".depfail")) {
       s.state = JobState::kCancelled;
-      s.reason = "DependencyNeverSatisfied: a job it depends on (afterok) did "
-                 "not complete successfully";
+      s.reason =
+          "DependencyNeverSatisfied: a job it depends on (afterok, or the "
+          "element of an aftercorr array) did not complete successfully";
       continue;
     }
     if (killed && (files.count(s.job_id + ".cancelled") ||

@@ -25,9 +25,16 @@
 // failure is an error: a partial answer could have a lost submit submitted
 // twice.
 //
-// --kill-on-invalid-dep=yes goes with every afterok: without it a job whose
-// dependency failed pends forever (DependencyNeverSatisfied); with it Slurm
-// cancels it, and Query reports cancelled with that reason.
+// Dependencies: JobRequest's after_ok, after_any and after_corr become one
+// --dependency=afterok:..,afterany:..,aftercorr:.. (all must hold), and
+// --kill-on-invalid-dep=yes goes with every dependency: without it a job
+// whose afterok dependency failed, or an aftercorr element whose
+// counterpart failed, pends forever (DependencyNeverSatisfied); with it
+// Slurm cancels that job or that element alone (plain CANCELLED, never
+// started), and Query reports cancelled with that reason. Slurm 22.05's
+// accounting keeps the reason "Dependency" for such a job but "None" for
+// such an element, so once the element has left the queue (MinJobAge)
+// Query reports it cancelled without the reason.
 //
 // The functions in namespace slurm are the backend's pure parts (argv
 // builders, output parsers, the state table), exposed for tests.

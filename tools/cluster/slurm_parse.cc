@@ -131,8 +131,9 @@ void Explain(JobStatus& s) {
   if (s.state == JobState::kCancelled && s.native_state == "CANCELLED" &&
       text::StartsWith(s.reason, "Dependency")) {
     s.reason =
-        "DependencyNeverSatisfied: a job it depends on (afterok) did not "
-        "complete successfully, so Slurm cancelled it";
+        "DependencyNeverSatisfied: a job it depends on (afterok, or the "
+        "element of an aftercorr array) did not complete successfully, so "
+        "Slurm cancelled it";
     return;
   }
   if (s.state == JobState::kFailed && s.signal == 53 && s.exit_code == 0 &&
@@ -222,11 +223,20 @@ std::vector<std::string> SbatchArgv(const JobRequest& r) {
   if (!res.qos.empty()) a.push_back("--qos=" + res.qos);
   if (!res.constraint.empty()) a.push_back("--constraint=" + res.constraint);
   if (!r.array.empty()) a.push_back("--array=" + r.array);
-  if (!r.after_ok.empty()) {
-    std::string dep = "--dependency=afterok";
-    for (const auto& id : r.after_ok) dep += ":" + id;
-    a.push_back(dep);
-    // Without it a job whose dependency failed pends forever with reason
+  // One --dependency, kinds joined by ',' (all must hold): a second
+  // --dependency option would replace the first.
+  std::string dep;
+  for (const auto& [kind, ids] :
+       {std::pair{"afterok", &r.after_ok}, std::pair{"afterany", &r.after_any},
+        std::pair{"aftercorr", &r.after_corr}}) {
+    if (ids->empty()) continue;
+    dep += (dep.empty() ? "" : ",") + std::string(kind);
+    for (const auto& id : *ids) dep += ":" + id;
+  }
+  if (!dep.empty()) {
+    a.push_back("--dependency=" + dep);
+    // Without it a job whose dependency failed (afterok, an aftercorr
+    // element) or never existed pends forever with reason
     // DependencyNeverSatisfied, holding a queue slot and hiding the outcome.
     a.push_back("--kill-on-invalid-dep=yes");
   }

@@ -14,6 +14,7 @@
 #include "tools/runs/metrics.h"
 #include "tools/runs/query_cache.h"
 #include "tools/runs/submitter.h"
+#include "tools/sweep/launcher.h"
 
 namespace hpc::runs {
 namespace {
@@ -223,25 +224,13 @@ Status DiagnoseEnded(Ctx& x, const Run& run, const std::vector<JobStatus>& st) {
   if (in.status.job_id.empty() && !st.empty()) in.status = st.front();
   if (in.status.start_time && in.status.end_time)
     in.elapsed_seconds = *in.status.end_time - *in.status.start_time;
-  LogQuery q;
-  q.max_lines = 200;
-  q.max_bytes = 64 * 1024;
-  q.max_scan_bytes = 256 * 1024;
   const std::string out = LogPath(job->stdout_path, task), err = LogPath(job->stderr_path, task);
-  auto o = TailLines(*x.cluster.remote, out, q);
-  if (o.ok()) {
-    for (const auto& l : o->lines) in.stdout_tail += l + "\n";
-  } else {
-    in.stdout_missing = true;
-    auto dir = x.cluster.remote->Stat(cluster::Dirname(out));
-    in.log_dir_missing = !dir.ok() && dir.status().code() == StatusCode::kNotFound;
+  {
+    DiagnosisInput read = ReadEvidence(*x.cluster.remote, out, err);
+    read.status = std::move(in.status);
+    read.elapsed_seconds = in.elapsed_seconds;
+    in = std::move(read);
   }
-  if (err != out) {
-    auto e = TailLines(*x.cluster.remote, err, q);
-    if (e.ok())
-      for (const auto& l : e->lines) in.stderr_tail += l + "\n";
-  }
-  in.metrics = ExtractMetrics(in.stdout_tail + in.stderr_tail);
   in.time_limit = run.spec.value("resources", json::object()).value("time", "");
   if (in.time_limit.empty()) in.time_limit = x.cluster.profile.defaults.time;
   if (!x.thresholds.checkpoint_dir.empty()) {
@@ -362,6 +351,30 @@ Status UpdateRun(Ctx& x, const Run& run, const std::vector<JobStatus>& all) {
 
 }  // namespace
 
+DiagnosisInput ReadEvidence(remote::Remote& remote, const std::string& out,
+                            const std::string& err) {
+  DiagnosisInput in;
+  LogQuery q;
+  q.max_lines = 200;
+  q.max_bytes = 64 * 1024;
+  q.max_scan_bytes = 256 * 1024;
+  auto o = TailLines(remote, out, q);
+  if (o.ok()) {
+    for (const auto& l : o->lines) in.stdout_tail += l + "\n";
+  } else {
+    in.stdout_missing = true;
+    auto dir = remote.Stat(cluster::Dirname(out));
+    in.log_dir_missing = !dir.ok() && dir.status().code() == StatusCode::kNotFound;
+  }
+  if (err != out) {
+    auto e = TailLines(remote, err, q);
+    if (e.ok())
+      for (const auto& l : e->lines) in.stderr_tail += l + "\n";
+  }
+  in.metrics = ExtractMetrics(in.stdout_tail + in.stderr_tail);
+  return in;
+}
+
 json RunJson(const Run& run, uint64_t since, bool has_since) {
   json j{{"run_id", run.id},
          {"name", run.name},
@@ -378,6 +391,11 @@ json RunJson(const Run& run, uint64_t since, bool has_since) {
   if (run.exit_code) j["exit_code"] = *run.exit_code;
   if (run.tasks.is_object() && !run.tasks.empty()) j["tasks"] = run.tasks;
   if (!run.state_reason.empty()) j["reason"] = run.state_reason;
+  if (run.sweep) {
+    j["sweep"] = sweep::SummaryJson(*run.sweep);
+    j["tasks"] = j["sweep"]["counts"];
+    return j;
+  }
   if (run.state == kSubmitting) {
     bool lost = false;
     if (const Attempt* a = run.current())
@@ -420,15 +438,20 @@ Result<PollOutcome> PollRuns(RunStore& store, const PollRequest& req) {
       continue;
     }
     for (const Run* r : runs)
-      if (r->state == kSubmitting)
+      if (r->state == kSubmitting && !r->sweep)
         (void)ReconcileRun(store, **cluster, r->id, /*dispatch_missing=*/false, /*locked=*/false);
     auto fresh = store.Load();
     if (!fresh.ok()) return fresh.status();
     std::vector<std::string> ids;
-    for (const Run* r : runs)
+    bool sweeps = false;
+    for (const Run* r : runs) {
       for (const auto& id : (*fresh)->runs.at(r->id).JobIds()) ids.push_back(id);
-    if (ids.empty()) continue;
-    auto st = CachedQuery((*cluster)->profile, *(*cluster)->scheduler, ids);
+      sweeps |= r->sweep != nullptr;
+    }
+    // A sweep may have work due (a retry, a release) with no job queued.
+    if (ids.empty() && !sweeps) continue;
+    Result<std::vector<JobStatus>> st = std::vector<JobStatus>{};
+    if (!ids.empty()) st = CachedQuery((*cluster)->profile, *(*cluster)->scheduler, ids);
     if (!st.ok()) {
       out.errors.push_back("profile " + profile + ": " + st.status().message());
       continue;
@@ -441,6 +464,16 @@ Result<PollOutcome> PollRuns(RunStore& store, const PollRequest& req) {
     for (const Run* r : runs) {
       auto latest = store.Load();
       if (!latest.ok()) return latest.status();
+      if (r->sweep) {
+        auto advanced = sweep::AdvanceSweep(store, **cluster, r->id, *st);
+        if (!advanced.ok()) {
+          out.errors.push_back("sweep " + r->id + ": " + advanced.status().message());
+          continue;
+        }
+        if (advanced->changed) x.changed.push_back(r->id);
+        out.errors.insert(out.errors.end(), advanced->errors.begin(), advanced->errors.end());
+        continue;
+      }
       Status s = UpdateRun(x, (*latest)->runs.at(r->id), *st);
       if (!s.ok()) out.errors.push_back("run " + r->id + ": " + s.message());
     }

@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "mcp_server/status.h"
+#include "tools/remote/remote.h"
+#include "tools/runs/diagnosis.h"
 #include "tools/runs/store.h"
 
 namespace hpc::runs {
@@ -43,6 +45,12 @@ struct PollOutcome {
 };
 
 Result<PollOutcome> PollRuns(RunStore& store, const PollRequest& req);
+
+// What a diagnosis reads of an ended job: the last lines of its stdout and
+// stderr (`err` may equal `out`), whether the log or its directory is
+// missing, and the metrics in those lines. The caller fills in the rest.
+DiagnosisInput ReadEvidence(remote::Remote& remote, const std::string& out,
+                            const std::string& err);
 
 // The per-run JSON PollRuns reports, from the journal alone (no scheduler).
 nlohmann::json RunJson(const Run& run, uint64_t since, bool has_since);

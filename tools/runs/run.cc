@@ -36,6 +36,9 @@ std::string Canonical(const json& j) { return mcp::Dump(j); }
 // what the run went through before (run_started only the first time; a
 // cancel asked through `cancel` is no failure).
 std::string NoticeFor(const Run& run, const std::string& to) {
+  // A sweep is announced when it starts and once it ended, however: one
+  // failed task of hundreds is in the sweep_done notice, not a run_failed.
+  if (run.sweep && !IsActiveState(to) && to != "cancelled") return "sweep_done";
   if (to == "running") return run.started ? "" : "run_started";
   if (to == "completed") return "run_finished";
   if (to == "cancelled") return run.cancel_requested ? "" : "run_failed";
@@ -121,6 +124,7 @@ Job* Attempt::Find(const std::string& role) {
 }
 
 std::vector<std::string> Run::JobIds() const {
+  if (sweep) return sweep->ActiveJobIds();
   std::vector<std::string> ids;
   if (const Attempt* a = current())
     for (const auto& j : a->jobs)
@@ -149,6 +153,8 @@ void RunTable::Apply(const journal::Event& e) {
     r.created_at = r.updated_at = e.ts;
     if (std::string token = Str(c, "confirm_token_sha256"); !token.empty())
       confirmations[token].used_by = e.run;
+    if (c.contains("sweep") && c["sweep"].is_object())
+      r.sweep = std::make_shared<sweep::SweepState>(sweep::SweepState::FromCreated(c["sweep"]));
     r.changed_seq = seq;
     r.state_changed_at = e.ts;
     milestones.push_back(Milestone{seq, e.ts, e.run, "created", "", r.state, "", nullptr});
@@ -163,6 +169,14 @@ void RunTable::Apply(const journal::Event& e) {
   Run& r = it->second;
   r.updated_at = e.ts;
   r.changed_seq = seq;
+  if (r.sweep && sweep::IsSweepEvent(e.name)) {
+    // Copy on write: snapshots handed out keep the state they had. Only
+    // the thread building this table can add holders, so a count of 1
+    // stays 1.
+    if (r.sweep.use_count() > 1) r.sweep = std::make_shared<sweep::SweepState>(*r.sweep);
+    r.sweep->Apply(e, problems);
+    return;
+  }
   const std::string role = Str(c, "role");
   if (e.name == "submitting") {
     Attempt& a = AttemptFor(r, Int(c, "attempt", 1));
@@ -230,6 +244,10 @@ void RunTable::Apply(const journal::Event& e) {
   } else if (e.name == "cancel_requested") {
     r.cancel_requested = true;
   } else if (e.name == "cancelled") {
+    if (r.sweep) {
+      if (r.sweep.use_count() > 1) r.sweep = std::make_shared<sweep::SweepState>(*r.sweep);
+      r.sweep->CancelActive();
+    }
     ChangeState(*this, r, e, "cancelled");  // Asked for: announces nothing.
     r.native_state = Str(c, "native_state");
   } else if (e.name == "linked") {

@@ -44,6 +44,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -52,6 +53,7 @@
 #include "mcp_server/status.h"
 #include "tools/cluster/job_state.h"
 #include "tools/journal/journal.h"
+#include "tools/sweep/state.h"
 
 namespace hpc::runs {
 
@@ -106,11 +108,16 @@ struct Run {
   bool started = false;          // Seen running at least once.
   std::string state_changed_at;  // When `state` last changed.
   uint64_t changed_seq = 0;  // Sequence number of its last event.
+  // Set for a sweep (submit_sweep): its tasks and batches. Shared between
+  // table snapshots; RunTable::Apply copies it before changing it unless
+  // the table being built is its only holder. Never change it elsewhere.
+  std::shared_ptr<sweep::SweepState> sweep;
 
   const Attempt* current() const {
     return attempts.empty() ? nullptr : &attempts.back();
   }
-  // Job ids of the current attempt (every role), in order.
+  // Job ids of the current attempt (every role), in order; of a sweep,
+  // the batches with a task queued or running (SweepState::ActiveJobIds).
   std::vector<std::string> JobIds() const;
   bool active() const { return IsActiveState(state); }
 };

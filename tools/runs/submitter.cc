@@ -240,7 +240,7 @@ Status Dispatch(RunStore& store, Cluster& c, const std::string& run_id, int atte
                   "and submits it once if it does not");
 }
 
-Status WaitForInflightSubmit(Cluster& c, const std::string& lock) {
+Status WaitInflight(Cluster& c, const std::string& lock) {
   remote::RunOptions o;
   o.login_shell = false;
   o.timeout = std::chrono::seconds(660);
@@ -274,7 +274,7 @@ Status ReconcileLocked(RunStore& store, Cluster& c, const Run& run, bool dispatc
       // A submit cut short may still be running on the cluster (the SSH
       // channel outlives a killed server for as long as sbatch takes): wait
       // for it to let go of the lock before looking for its job.
-      HPC_RETURN_IF_ERROR(WaitForInflightSubmit(c, p.request.submit_lock));
+      HPC_RETURN_IF_ERROR(WaitInflight(c, p.request.submit_lock));
       auto found = c.scheduler->FindByComment(job->tag);
       if (!found.ok()) return found.status();
       if (!found->empty()) {
@@ -312,6 +312,11 @@ std::string Scalar(const json& v) {
 }
 
 }  // namespace
+
+bool SubmitFailureIsDefinite(const Status& s) { return Definite(s); }
+Status WaitForInflightSubmit(Cluster& c, const std::string& lock) { return WaitInflight(c, lock); }
+Status SubmitFaultPoint(std::string_view point) { return Fault(point); }
+int64_t SubmitClockNow() { return NowSeconds(); }
 
 void SetSubmitFaultHookForTesting(std::function<Status(std::string_view)> hook) {
   std::lock_guard lock(g_hook_mu);

@@ -71,6 +71,20 @@ Result<nlohmann::json> SubmitRun(RunStore& store, Cluster& cluster, const Submit
 Status ReconcileRun(RunStore& store, Cluster& cluster, const std::string& run_id,
                     bool dispatch_missing, bool locked);
 
+// What the sweep driver (tools/sweep/launcher.h) shares with submit's
+// protocol:
+// Whether a failed Scheduler::Submit certainly created no job (the
+// scheduler or our own checks refused); otherwise the answer may have been
+// lost and the job may exist.
+bool SubmitFailureIsDefinite(const Status& s);
+// Waits (up to 600 s) until a submit still in flight on the cluster under
+// `lock` (JobRequest::submit_lock) let go of it.
+Status WaitForInflightSubmit(Cluster& c, const std::string& lock);
+// The fault hook below, at `point`.
+Status SubmitFaultPoint(std::string_view point);
+// Unix seconds, from the clock below.
+int64_t SubmitClockNow();
+
 // Called at named points of a submission ("before_dispatch",
 // "after_dispatch"); a non-OK status there acts as if the scheduler's
 // answer was lost. For fault tests only.

@@ -52,6 +52,10 @@ std::string RunLine(const json& v) {
           }
     }
   }
+  if (v.contains("sweep") && v["sweep"].is_object()) {
+    line += " · sweep " + v["sweep"].value("line", "");
+    return line;
+  }
   if (v.contains("diagnosis") && v["diagnosis"].is_object())
     line += " · " + v["diagnosis"].value("category", "") + ": " + v["diagnosis"].value("summary", "");
   else if (v.contains("reason") && v["reason"].is_string() && !v["reason"].get<std::string>().empty())

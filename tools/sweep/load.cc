@@ -109,6 +109,7 @@ class Loader {
     const json& doc = s_.document;
     s_.name = doc["name"].get<std::string>();
     s_.description = doc.value("description", "");
+    s_.precondition_wait_seconds = doc.value("precondition_wait_seconds", 30);
     if (doc.contains("phases")) {
       for (size_t i = 0; i < doc["phases"].size(); ++i)
         HPC_RETURN_IF_ERROR(LoadPhase("/phases/" + std::to_string(i)));

@@ -116,6 +116,9 @@ struct Sweep {
   // that independent phases come first.
   std::vector<int> order;
   RetryPolicy retry;
+  // How long a task waits for its preconditions before it fails as
+  // precondition_missing (a shared filesystem may show a file late).
+  int precondition_wait_seconds = 30;
   std::optional<Aggregate> aggregate;
   nlohmann::json document;  // Validated, defaults applied.
 

@@ -116,6 +116,60 @@ TEST_CASE("host: arrays and dependencies", "[unit][host]") {
   CHECK(sched->Submit(foreign).status().code() == StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("host: afterany and aftercorr go into the spec beside afterok",
+          "[unit][host]") {
+  auto remote = std::make_shared<FakeRemote>();
+  remote->Answer("printenv", "/home/u\n");
+  auto sched = MakeHostScheduler(HostProfile(), remote);
+  const std::string jobs = "/home/u/hpc/.hpc-mcp/jobs/";
+  JobRequest array = Request();
+  array.array = "0-2";
+  auto a = sched->Submit(array);
+  REQUIRE(a.ok());
+  auto b = sched->Submit(Request());
+  REQUIRE(b.ok());
+  // Without dependencies every kind is present and empty.
+  const std::string plain = remote->file(jobs + b->job_id + "/spec");
+  CHECK_THAT(plain, Catch::Contains("HPC_W_AFTER_OK=''\n"));
+  CHECK_THAT(plain, Catch::Contains("HPC_W_AFTER_ANY=''\n"));
+  CHECK_THAT(plain, Catch::Contains("HPC_W_AFTER_CORR=''\n"));
+
+  JobRequest all = Request();
+  all.array = "0-2";
+  all.after_ok = {b->job_id};
+  all.after_any = {a->job_id + "_1", b->job_id};
+  all.after_corr = {a->job_id};
+  auto c = sched->Submit(all);
+  REQUIRE(c.ok());
+  const std::string spec = remote->file(jobs + c->job_id + "/spec");
+  CHECK_THAT(spec, Catch::Contains("HPC_W_AFTER_OK=" + b->job_id + "\n"));
+  CHECK_THAT(spec, Catch::Contains("HPC_W_AFTER_ANY='" + a->job_id + "_1 " +
+                                   b->job_id + "'\n"));
+  CHECK_THAT(spec, Catch::Contains("HPC_W_AFTER_CORR=" + a->job_id + "\n"));
+
+  // Every kind must name an existing job of this backend.
+  JobRequest any_orphan = Request();
+  any_orphan.after_any = {"1700000000-abcdef"};
+  CHECK(sched->Submit(any_orphan).status().code() ==
+        StatusCode::kInvalidArgument);
+  JobRequest corr_orphan = Request();
+  corr_orphan.array = "0-2";
+  corr_orphan.after_corr = {"1700000000-abcdef"};
+  CHECK(sched->Submit(corr_orphan).status().code() ==
+        StatusCode::kInvalidArgument);
+  JobRequest corr_foreign = Request();
+  corr_foreign.array = "0-2";
+  corr_foreign.after_corr = {"12345"};
+  CHECK(sched->Submit(corr_foreign).status().code() ==
+        StatusCode::kInvalidArgument);
+  // aftercorr on a job that is not an array: PrepareRequest's error.
+  JobRequest corr_single = Request();
+  corr_single.after_corr = {a->job_id};
+  auto single = sched->Submit(corr_single);
+  CHECK(single.status().code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(single.status().message(), Catch::Contains("after_corr"));
+}
+
 TEST_CASE("host: query output", "[unit][host]") {
   auto rows = host::ParseQueryOutput(
       "1-aa_0\tcompleted\t0\t0\t100\t105\t\n"

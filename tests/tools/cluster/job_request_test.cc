@@ -109,11 +109,50 @@ TEST_CASE("PrepareRequest rejects what no backend can pass safely",
   CHECK(rejects([](JobRequest& r) { r.resources.partition = "--wrap=x"; }));
   CHECK(rejects([](JobRequest& r) { r.resources.mem = "lots"; }));
   CHECK(rejects([](JobRequest& r) { r.after_ok = {"1;2"}; }));
+  CHECK(rejects([](JobRequest& r) { r.after_any = {"$(id)"}; }));
+  CHECK(rejects([](JobRequest& r) {
+    r.array = "0-2";
+    r.after_corr = {"-1"};
+  }));
   // Hostile but harmless values pass: they never meet a shell unquoted.
   JobRequest ok = Valid();
   ok.env["X"] = "a,b=c'\"$(touch /tmp/x) `id` ;\n";
   ok.stdout_path = "/tmp/we ird/$(touch x)'\";/out";
   CHECK(PrepareRequest(p, ok).ok());
+}
+
+TEST_CASE("PrepareRequest: after_corr needs an array and names whole arrays",
+          "[unit][cluster]") {
+  ClusterProfile p;
+  JobRequest single = Valid();
+  single.after_corr = {"41"};
+  auto r = PrepareRequest(p, single);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(r.status().message(), Catch::Contains("after_corr"));
+  CHECK_THAT(r.status().message(), Catch::Contains("set array"));
+
+  JobRequest task = Valid();
+  task.array = "0-2";
+  for (const char* id : {"41_2", "41.2"}) {
+    INFO(id);
+    task.after_corr = {id};
+    auto t = PrepareRequest(p, task);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.status().code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(t.status().message(), Catch::Contains("array task"));
+  }
+
+  JobRequest array = Valid();
+  array.array = "0-2";
+  array.after_corr = {"41", "1700000000-abcdef"};
+  array.after_any = {"40", "39_1"};
+  array.after_ok = {"38"};
+  auto ok = PrepareRequest(p, array);
+  REQUIRE(ok.ok());
+  CHECK(ok->after_corr == array.after_corr);
+  CHECK(ok->after_any == array.after_any);
+  CHECK(ok->after_ok == array.after_ok);
 }
 
 TEST_CASE("generated lines go after the #SBATCH header", "[unit][cluster]") {

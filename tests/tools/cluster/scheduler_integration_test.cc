@@ -1,5 +1,6 @@
 // The Slurm, Grid Engine and host backends against the real testbed
-// (scripts/testbed/up.sh) over SSH (OpenSshRemote, the `testbed` alias).
+// (scripts/testbed/up.sh) over SSH (OpenSshRemote, the `testbed` alias),
+// and, for the dependency kinds, the local backend beside them.
 // Never skips: without the testbed the test fails and says how to start it.
 //
 // Time: every job of every backend is submitted first, then all are polled
@@ -12,9 +13,12 @@
 #include <thread>
 
 #include "tests/support/job_poll.h"
+#include "tests/support/subprocess.h"
 #include "tests/tools/remote/remote_test_support.h"
+#include "tools/cluster/local.h"
 #include "tools/cluster/scheduler.h"
 #include "tools/cluster/sge.h"
+#include "tools/remote/local_remote.h"
 #include "tools/remote/openssh_remote.h"
 
 namespace hpc::cluster {
@@ -230,6 +234,165 @@ TEST_CASE("testbed: the slurm sge and host backends run real jobs",
   remote::RunOptions plain;
   plain.login_shell = false;
   (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
+}
+
+// afterany and aftercorr on every backend: Slurm, Grid Engine and host on
+// the testbed, local on this machine. A dependency that failed releases an
+// afterany job; an aftercorr array runs the elements whose counterparts
+// succeeded and has the one whose counterpart failed cancelled.
+TEST_CASE("testbed: afterany and aftercorr on slurm, sge, host and local",
+          "[integration][slurm][sge][host][local]") {
+  testing::Testbed tb = testing::RequireTestbed();
+  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
+  const bool with_sge = env["TESTBED_SGE"] != "0";
+
+  remote::OpenSshOptions o;
+  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
+  o.ssh_config = tb.ssh_config;
+  o.max_sessions = 8;
+  auto ssh = std::make_shared<remote::OpenSshRemote>(o);
+  auto probe = ssh->Run({"true"}, remote::RunOptions{});
+  if (!probe.ok() || !probe->ok())
+    FAIL("cannot reach the testbed over ssh (" +
+         (probe.ok() ? "exit " + std::to_string(probe->exit_code)
+                     : probe.status().ToString()) +
+         "): run scripts/testbed/up.sh");
+  const std::string testbed_dir = RunDir(tb, env);
+  testing::TempDir local_dir;
+  REQUIRE_FALSE(local_dir.path().empty());
+  auto local = std::make_shared<remote::LocalRemote>();
+
+  struct DepBackend {
+    Backend b;
+    std::shared_ptr<remote::Remote> files;  // Where its files are.
+    std::string dir;
+  };
+  std::vector<DepBackend> backends;
+  for (const char* name : {"slurm", "sge", "host", "local"}) {
+    const std::string n = name;
+    if (n == "sge" && !with_sge) continue;
+    const bool here = n == "local";
+    const std::string dir = here ? local_dir.path().string() : testbed_dir;
+    ClusterProfile p;
+    p.name = "testbed-deps-" + n;
+    p.scheduler = n;
+    p.work_root = dir + "/" + n + "-root";
+    std::unique_ptr<Scheduler> sched;
+    if (here) {
+      sched = MakeLocalScheduler(p, local);
+    } else {
+      auto s = MakeScheduler(p, ssh);
+      REQUIRE(s.ok());
+      sched = std::move(*s);
+    }
+    std::shared_ptr<remote::Remote> files = ssh;
+    if (here) files = local;
+    backends.push_back({{n, std::move(sched), {}}, files, dir});
+  }
+
+  // Grid Engine numbers array tasks from 1, the others here from 0.
+  auto first_task = [](const Backend& b) { return b.name == "sge" ? 1 : 0; };
+  for (DepBackend& d : backends) {
+    Backend& b = d.b;
+    const std::string& n = b.name;
+    const int t0 = first_task(b);
+    const std::string fail =
+        Submit(b, "any-fail", Job(d.dir, n, "any-fail", "sleep 1\nexit 3\n"));
+    JobRequest any = Job(d.dir, n, "after-any", "echo after any\n");
+    any.after_any = {fail};
+    Submit(b, "after-any", any);
+
+    // The middle element fails; each element leaves a file in the workdir.
+    const std::string range = std::to_string(t0) + "-" + std::to_string(t0 + 2);
+    JobRequest first =
+        Job(d.dir, n, "corr-first",
+            "sleep 1\n[ \"$HPC_ARRAY_TASK_ID\" = " + std::to_string(t0 + 1) +
+                " ] && exit 3\nexit 0\n");
+    first.array = range;
+    const std::string a = Submit(b, "corr-first", first);
+    JobRequest then = Job(d.dir, n, "corr-then",
+                          "echo ran > \"corr-ran-$HPC_ARRAY_TASK_ID\"\n");
+    then.array = range;
+    then.after_corr = {a};
+    Submit(b, "corr-then", then);
+  }
+
+  std::map<std::string, std::map<std::string, JobStatus>> got;
+  for (DepBackend& d : backends) {
+    std::vector<std::string> ids;
+    for (const auto& [key, id] : d.b.ids) ids.push_back(id);
+    // Two jobs and two arrays of three: 8 rows once every task is known.
+    got[d.b.name] = WaitTerminal(*d.b.sched, ids, std::chrono::seconds(150),
+                                 std::chrono::milliseconds(1000), 8);
+  }
+
+  for (DepBackend& d : backends) {
+    Backend& b = d.b;
+    auto& st = got[b.name];
+    auto& id = b.ids;
+    INFO("backend " << b.name);
+    REQUIRE(st.size() == 8);
+    for (const auto& [key, s] : st) {
+      INFO(key << " " << JobStateName(s.state) << " native=" << s.native_state
+               << " reason=" << s.reason);
+      CHECK(IsTerminal(s.state));
+    }
+
+    // afterany: released by a failure, and only once it ended.
+    const JobStatus& fail = st[id["any-fail"]];
+    const JobStatus& any = st[id["after-any"]];
+    CHECK(fail.state == JobState::kFailed);
+    CHECK(fail.exit_code == 3);
+    INFO("after-any: native=" << any.native_state << " reason=" << any.reason);
+    CHECK(any.state == JobState::kCompleted);
+    REQUIRE(any.start_time.has_value());
+    REQUIRE(fail.end_time.has_value());
+    CHECK(*any.start_time >= *fail.end_time);
+
+    // aftercorr: element i after element i, run only if that succeeded.
+    const int t0 = first_task(b);
+    for (int t : {t0, t0 + 2}) {
+      const JobStatus& before = st[Task(b, id["corr-first"], t)];
+      const JobStatus& after = st[Task(b, id["corr-then"], t)];
+      INFO("task " << t << ": " << JobStateName(after.state) << " native="
+                   << after.native_state << " reason=" << after.reason);
+      CHECK(before.state == JobState::kCompleted);
+      CHECK(after.state == JobState::kCompleted);
+      REQUIRE(after.start_time.has_value());
+      REQUIRE(before.end_time.has_value());
+      CHECK(*after.start_time >= *before.end_time);
+      auto ran = d.files->Stat(d.dir + "/" + b.name + "/wd/corr-ran-" +
+                               std::to_string(t));
+      CHECK(ran.ok());
+    }
+    const int mid = t0 + 1;
+    const JobStatus& failed = st[Task(b, id["corr-first"], mid)];
+    const JobStatus& held = st[Task(b, id["corr-then"], mid)];
+    INFO("middle: native=" << held.native_state << " reason=" << held.reason);
+    CHECK(failed.state == JobState::kFailed);
+    CHECK(failed.exit_code == 3);
+    CHECK(held.state == JobState::kCancelled);
+    CHECK_THAT(held.reason, Catch::StartsWith("DependencyNeverSatisfied"));
+    if (b.name == "slurm") {
+      // Slurm 22.05 under --kill-on-invalid-dep=yes: the element alone is
+      // cancelled by the controller (plain CANCELLED, not "by <uid>"),
+      // before it ever started, with squeue's reason
+      // DependencyNeverSatisfied.
+      CHECK(held.native_state == "CANCELLED");
+      CHECK_FALSE(held.start_time.has_value());
+    }
+    if (b.name == "sge") {
+      // The element ran only the generated check, which exited 113.
+      CHECK(held.exit_code == sge::kDependencyExitStatus);
+    }
+    auto ran = d.files->Stat(d.dir + "/" + b.name + "/wd/corr-ran-" +
+                             std::to_string(mid));
+    CHECK_FALSE(ran.ok());
+  }
+
+  remote::RunOptions plain;
+  plain.login_shell = false;
+  (void)ssh->Run({"rm", "-rf", "--", testbed_dir}, plain);
 }
 
 TEST_CASE("testbed: slurm and sge reject bad requests with the scheduler message",

@@ -3,10 +3,14 @@
 #include "tools/cluster/sge.h"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
 
 #include "tests/support/fake_remote.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/testdata.h"
 #include "tools/cluster/text.h"
+#include "tools/remote/local_process.h"
 
 namespace hpc::cluster {
 namespace {
@@ -15,6 +19,7 @@ using testing::CapturedCommand;
 using testing::FakeRemote;
 using testing::IsoUtc;
 using testing::LoadCapture;
+using testing::TempDir;
 const auto Find = testing::FindJob;
 
 JobRequest Request() {
@@ -92,6 +97,103 @@ TEST_CASE("sge: qsub command line", "[unit][sge]") {
             "hpc_mcp_comment=run-tag:abc", "/scratch/u/run/job.sh"});
 }
 
+TEST_CASE("sge: -hold_jid for afterok and afterany, -hold_jid_ad for aftercorr",
+          "[unit][sge]") {
+  auto holds = [](const JobRequest& r) {
+    auto a = sge::QsubArgv(r);
+    REQUIRE(a.ok());
+    std::vector<std::string> out;
+    for (size_t i = 0; i + 1 < a->size(); ++i)
+      if ((*a)[i].rfind("-hold_jid", 0) == 0)
+        out.insert(out.end(), {(*a)[i], (*a)[i + 1]});
+    return out;
+  };
+  JobRequest r = Request();
+  r.array = "1-3";
+  r.after_ok = {"11", "12.3"};
+  r.after_any = {"12.4", "13"};
+  r.after_corr = {"14", "15"};
+  CHECK(holds(r) == std::vector<std::string>{"-hold_jid", "11,12,13",
+                                             "-hold_jid_ad", "14,15"});
+  JobRequest any = Request();
+  any.after_any = {"21"};
+  CHECK(holds(any) == std::vector<std::string>{"-hold_jid", "21"});
+  JobRequest corr = Request();
+  corr.array = "1-3";
+  corr.after_corr = {"22"};
+  CHECK(holds(corr) == std::vector<std::string>{"-hold_jid_ad", "22"});
+  CHECK(holds(Request()).empty());
+
+  // afterany needs no check in the script: the hold is the whole of it.
+  auto script = sge::RenderScript(any, "/s");
+  REQUIRE(script.ok());
+  CHECK_THAT(*script, !Catch::Contains("hpc_dep_require"));
+  auto corr_script = sge::RenderScript(corr, "/s");
+  REQUIRE(corr_script.ok());
+  CHECK_THAT(*corr_script, Catch::Contains("hpc_after_ok=''\n"));
+  CHECK_THAT(*corr_script, Catch::Contains("hpc_after_corr=22\n"));
+}
+
+// The generated check run by bash as Grid Engine would start each task of
+// an array whose after_corr is array 7 (tasks 1-3, the second failed) and
+// whose after_ok is job 5.
+TEST_CASE("sge: aftercorr checks the predecessor's task of the same id",
+          "[unit][sge]") {
+  TempDir tmp;
+  REQUIRE_FALSE(tmp.path().empty());
+  const std::string state = (tmp.path() / "sge").string();
+  std::filesystem::create_directories(state);
+  tmp.WriteFile("sge/7.tasks", "1\n2\n3\n");
+  tmp.WriteFile("sge/7.1.exit", "0\n");
+  tmp.WriteFile("sge/7.2.exit", "3\n");
+  tmp.WriteFile("sge/7.3.exit", "0\n");
+  tmp.WriteFile("sge/5.exit", "0\n");
+  JobRequest r = Request();
+  r.script = "#!/bin/bash\necho body ran\n";
+  r.array = "1-3";
+  r.after_ok = {"5"};
+  r.after_corr = {"7"};
+  auto script = sge::RenderScript(r, state);
+  REQUIRE(script.ok());
+  const std::string path = tmp.WriteFile("job.sh", *script);
+  auto run = [&](int task) {
+    remote::ProcessSpec spec;
+    spec.argv = {"bash", path};
+    spec.env = {{"JOB_ID", "8"}, {"SGE_TASK_ID", std::to_string(task)}};
+    spec.timeout = std::chrono::seconds(30);
+    auto res = remote::RunProcess(spec);
+    REQUIRE(res.ok());
+    return *res;
+  };
+  for (int task : {1, 3}) {
+    INFO("task " << task);
+    auto ok = run(task);
+    CHECK(ok.exit_code == 0);
+    CHECK(ok.out == "body ran\n");
+    CHECK(std::filesystem::exists(state + "/8." + std::to_string(task) +
+                                  ".exit"));
+  }
+  // Element 2 of 7 failed: element 2 is cancelled as an afterok job is.
+  auto blocked = run(2);
+  CHECK(blocked.exit_code == sge::kDependencyExitStatus);
+  CHECK(blocked.out.empty());
+  CHECK_THAT(blocked.err, Catch::Contains("dependency 7.2"));
+  CHECK_THAT(blocked.err, Catch::Contains("DependencyNeverSatisfied"));
+  CHECK(std::filesystem::exists(state + "/8.2.depfail"));
+  CHECK_FALSE(std::filesystem::exists(state + "/8.2.exit"));
+
+  // after_ok still needs the whole of its predecessor.
+  JobRequest whole = r;
+  whole.after_ok = {"7"};
+  whole.after_corr = {};
+  auto whole_script = sge::RenderScript(whole, state);
+  REQUIRE(whole_script.ok());
+  tmp.WriteFile("job.sh", *whole_script);
+  auto after_ok = run(1);
+  CHECK(after_ok.exit_code == sge::kDependencyExitStatus);
+  CHECK_THAT(after_ok.err, Catch::Contains("dependency 7 did not complete"));
+}
+
 TEST_CASE("sge: what Grid Engine cannot express is rejected", "[unit][sge]") {
   auto rejected = [](auto mutate) {
     JobRequest r = Request();
@@ -119,7 +221,8 @@ TEST_CASE("sge: the script records its exit and enforces afterok",
   CHECK_THAT(*s, Catch::Contains("\nhpc_state=/home/u/.hpc-mcp/sge\n"));
   CHECK_THAT(*s, Catch::Contains("trap 'hpc_rc=$?;"));
   CHECK_THAT(*s, Catch::Contains("hpc_after_ok='11 12.3'\n"));
-  CHECK_THAT(*s, Catch::Contains("exit 113\n"));
+  CHECK_THAT(*s, Catch::Contains("hpc_after_corr=''\n"));
+  CHECK_THAT(*s, Catch::Contains("hpc_dep_exit=113\n"));
   CHECK_THAT(*s, Catch::Contains("export LIST='a,b=c'\n"));
   CHECK_THAT(*s, Catch::EndsWith("# --- end hpc-mcp ---\npython train.py\n"));
   JobRequest py = Request();

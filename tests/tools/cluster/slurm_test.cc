@@ -95,6 +95,47 @@ TEST_CASE("slurm: sbatch command line", "[unit][slurm]") {
             "/scratch/u/run/job.sh"});
 }
 
+TEST_CASE("slurm: afterok, afterany and aftercorr share one --dependency",
+          "[unit][slurm]") {
+  auto dependency = [](const std::vector<std::string>& argv) {
+    std::vector<std::string> deps;
+    for (const auto& a : argv)
+      if (a.rfind("--dependency", 0) == 0 || a.rfind("--kill-on", 0) == 0)
+        deps.push_back(a);
+    return deps;
+  };
+  JobRequest r = Request();
+  r.array = "0-2";
+  r.after_ok = {"1", "2"};
+  r.after_any = {"3"};
+  r.after_corr = {"4"};
+  CHECK(dependency(slurm::SbatchArgv(r)) ==
+        std::vector<std::string>{
+            "--dependency=afterok:1:2,afterany:3,aftercorr:4",
+            "--kill-on-invalid-dep=yes"});
+  // Each kind alone; kill-on-invalid-dep with every one (an afterany on a
+  // job that is gone is invalid too).
+  JobRequest any = Request();
+  any.after_any = {"7", "8_1"};
+  CHECK(dependency(slurm::SbatchArgv(any)) ==
+        std::vector<std::string>{"--dependency=afterany:7:8_1",
+                                 "--kill-on-invalid-dep=yes"});
+  JobRequest corr = Request();
+  corr.array = "0-9";
+  corr.after_corr = {"9", "10"};
+  CHECK(dependency(slurm::SbatchArgv(corr)) ==
+        std::vector<std::string>{"--dependency=aftercorr:9:10",
+                                 "--kill-on-invalid-dep=yes"});
+  JobRequest corr_any = Request();
+  corr_any.array = "0-9";
+  corr_any.after_any = {"5"};
+  corr_any.after_corr = {"6"};
+  CHECK(dependency(slurm::SbatchArgv(corr_any)) ==
+        std::vector<std::string>{"--dependency=afterany:5,aftercorr:6",
+                                 "--kill-on-invalid-dep=yes"});
+  CHECK(dependency(slurm::SbatchArgv(Request())).empty());
+}
+
 TEST_CASE("slurm: env goes into the script as quoted exports", "[unit][slurm]") {
   JobRequest r = Request();
   r.env["LIST"] = "a,b=c";

@@ -160,6 +160,11 @@ void CheckReadOnlyProfile(RunRepo& repo, const std::string& profile) {
   INFO(victim.dump());
   REQUIRE_FALSE(victim.value("isError", false));
   const std::string id = victim["structuredContent"]["run_id"];
+  const json one_task = {{"name", "sweepvictim"}, {"command", {"sleep", "300"}}};
+  json sweep = repo.Call("submit_sweep", {{"profile", profile}, {"sweep", one_task}});
+  INFO(sweep.dump());
+  REQUIRE_FALSE(sweep.value("isError", false));
+  const std::string sweep_id = sweep["structuredContent"]["sweep_id"];
   SetReadOnly(repo, profile, true);
   const std::string file =
       repo.path() + "/.hpc-mcp/profiles/" + profile + ".yaml";
@@ -171,6 +176,8 @@ void CheckReadOnlyProfile(RunRepo& repo, const std::string& profile) {
       {"submit",
        {{"profile", profile}, {"name", "refused"}, {"command", {"true"}}}},
       {"cancel", {{"run_id", id}, {"confirm", id}}},
+      {"submit_sweep", {{"profile", profile}, {"sweep", {{"name", "refused"}, {"command", {"true"}}}}}},
+      {"resubmit_failed", {{"sweep_id", sweep_id}}},
       {"sign_checkpoint",
        {{"run_id", id}, {"verdict", "pass"}, {"path", repo.path() + "/ckpt"}}},
       {"sync_wandb", {{"run_id", id}, {"action", "sync"}}},
@@ -202,9 +209,11 @@ void CheckReadOnlyProfile(RunRepo& repo, const std::string& profile) {
   CHECK(listed.dump().find(id) != std::string::npos);
 
   SetReadOnly(repo, profile, false);
-  json cancelled = repo.Call("cancel", {{"run_id", id}, {"confirm", id}});
-  INFO(cancelled.dump());
-  CHECK_FALSE(cancelled.value("isError", false));
+  for (const std::string& run : {id, sweep_id}) {
+    json cancelled = repo.Call("cancel", {{"run_id", run}, {"confirm", run}});
+    INFO(cancelled.dump());
+    CHECK_FALSE(cancelled.value("isError", false));
+  }
 }
 
 TEST_CASE(

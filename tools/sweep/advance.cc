@@ -1,0 +1,292 @@
+// One poll step of a sweep (launcher.h AdvanceSweep).
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include "tools/cluster/gpus.h"
+#include "tools/cluster/job_request.h"
+#include "tools/runs/diagnosis.h"
+#include "tools/runs/poller.h"
+#include "tools/runs/submitter.h"
+#include "tools/sweep/batch_script.h"
+#include "tools/sweep/launch_internal.h"
+#include "tools/sweep/launcher.h"
+#include "tools/sweep/retry.h"
+
+namespace hpc::sweep {
+namespace launch {
+bool PollsDispatch();  // launcher.cc
+}  // namespace launch
+
+namespace {
+
+using cluster::JobState;
+using cluster::JobStatus;
+using launch::BatchPlan;
+using nlohmann::json;
+
+// Failed tasks diagnosed per poll (two log reads each); the rest wait for
+// the next poll, still counted as running.
+constexpr size_t kDiagnosesPerPoll = 16;
+
+bool DependencyCancelled(const JobStatus& st) {
+  return st.state == JobState::kCancelled &&
+         (st.reason.find("DependencyNeverSatisfied") != std::string::npos ||
+          st.native_state.find("Dependency") != std::string::npos);
+}
+
+std::optional<int64_t> Elapsed(const JobStatus& st) {
+  if (st.start_time && st.end_time && *st.end_time >= *st.start_time)
+    return *st.end_time - *st.start_time;
+  return std::nullopt;
+}
+
+// The first line of `text` that starts with `prefix`, without it.
+std::string LineAfter(const std::string& text, const std::string& prefix) {
+  size_t at = text.find(prefix);
+  if (at == std::string::npos) return "";
+  size_t from = at + prefix.size(), end = text.find('\n', from);
+  return text.substr(from, end == std::string::npos ? std::string::npos : end - from);
+}
+
+// The diagnosis of a failed task: the batch script's own two failures
+// first (their exit code and line), then runs::Diagnose.
+runs::Diagnosis DiagnoseTask(runs::Cluster& c, const BatchRecord& b, uint32_t element,
+                             const JobStatus& st) {
+  const std::string out = b.Log(b.stdout_path, element), err = b.Log(b.stderr_path, element);
+  runs::DiagnosisInput in = runs::ReadEvidence(*c.remote, out, err);
+  in.status = st;
+  in.elapsed_seconds = Elapsed(st);
+  const std::string all = in.stderr_tail + in.stdout_tail;
+  runs::Diagnosis d;
+  if (st.exit_code == kPreconditionMissingExit) {
+    if (std::string path = LineAfter(all, kPreconditionMissingLine); !path.empty()) {
+      d.category = "precondition_missing";
+      d.summary = "precondition missing: " + path + " did not exist when the task started "
+                  "(nor within precondition_wait_seconds after)";
+      d.evidence = {kPreconditionMissingLine + path};
+      d.remediation = "create it (or repair the task that writes it), then call resubmit_failed";
+      return d;
+    }
+  }
+  if (st.exit_code == kOutputMissingExit) {
+    if (std::string path = LineAfter(all, kOutputMissingLine); !path.empty()) {
+      d.category = "output_missing";
+      d.summary = "the command exited 0 but did not write " + path;
+      d.evidence = {kOutputMissingLine + path};
+      d.remediation = "check where the command writes its results (expected_outputs are "
+                      "relative to the workdir), then call resubmit_failed";
+      return d;
+    }
+  }
+  return runs::Diagnose(in);
+}
+
+int64_t NowSeconds() { return runs::SubmitClockNow(); }
+
+// Tasks grouped by phase, in task order.
+std::map<int, std::vector<uint32_t>> ByPhase(const Loaded& l, const std::vector<uint32_t>& tasks) {
+  std::map<int, std::vector<uint32_t>> out;
+  for (uint32_t t : tasks) out[l.expansion.tasks[t].phase].push_back(t);
+  return out;
+}
+
+// The GPUs the last failed attempts of `tasks` ran on, where the backend
+// places GPUs itself (host, local): a retry after a GPU OOM prefers others.
+// A batch scheduler chooses nodes itself; excluding the failed node there
+// could leave a one-node partition with nowhere to run.
+std::vector<int> AvoidGpus(const runs::Cluster& c, const SweepState& s,
+                           const std::vector<uint32_t>& tasks) {
+  std::vector<int> avoid;
+  if (!c.profile.gpus.nvidia_smi) return avoid;
+  for (uint32_t t : tasks)
+    for (int g : cluster::GpusOfNodes(s.tasks[t].nodes))
+      if (std::find(avoid.begin(), avoid.end(), g) == avoid.end()) avoid.push_back(g);
+  return avoid;
+}
+
+// Submits one batch per phase of `tasks` as `kind`; each waits for
+// nothing (what they depend on is done, or is a retry's own concern).
+Status SubmitNew(runs::RunStore& store, runs::Cluster& c, const std::string& sweep_id,
+                 const Loaded& l, const std::string& kind, const std::vector<uint32_t>& tasks) {
+  for (auto& [phase, list] : ByPhase(l, tasks)) {
+    auto table = store.Load();
+    if (!table.ok()) return table.status();
+    const SweepState& s = *(*table)->runs.at(sweep_id).sweep;
+    BatchPlan b;
+    b.id = kind + "-" + std::to_string(s.batches.size());
+    b.kind = kind;
+    b.phase = phase;
+    b.tasks = list;
+    HPC_RETURN_IF_ERROR(launch::Build(c, l, sweep_id, b));
+    if (kind == kRetryBatch) b.request.avoid_gpus = AvoidGpus(c, s, list);
+    HPC_RETURN_IF_ERROR(launch::Dispatch(store, c, sweep_id, b, /*journaled=*/false));
+  }
+  return Status::Ok();
+}
+
+Status SubmitAggregate(runs::RunStore& store, runs::Cluster& c, const std::string& sweep_id,
+                       const Loaded& l) {
+  BatchPlan b;
+  b.id = kAggregateBatch;
+  b.kind = kAggregateBatch;
+  HPC_RETURN_IF_ERROR(launch::Build(c, l, sweep_id, b));
+  auto table = store.Load();
+  if (!table.ok()) return table.status();
+  // A second aggregate after a repaired sweep gets its own batch id.
+  const SweepState& s = *(*table)->runs.at(sweep_id).sweep;
+  if (s.batch_index.count(b.id)) {
+    b.id = std::string(kAggregateBatch) + "-" + std::to_string(s.batches.size());
+    HPC_RETURN_IF_ERROR(launch::Build(c, l, sweep_id, b));
+  }
+  return launch::Dispatch(store, c, sweep_id, b, /*journaled=*/false);
+}
+
+// Task states from the poll's statuses; failures diagnosed and decided.
+Status ObserveTasks(runs::RunStore& store, runs::Cluster& c, const runs::Run& run,
+                    const Loaded& l, const std::vector<JobStatus>& statuses, int64_t now) {
+  const SweepState& s = *run.sweep;
+  std::map<std::string, const JobStatus*> by_id;
+  for (const JobStatus& st : statuses) by_id[st.job_id] = &st;
+  const std::string& scheduler = c.profile.scheduler;
+  json changes = json::array();
+  size_t diagnosed = 0;
+  for (uint32_t i = 0; i < s.tasks.size(); ++i) {
+    const TaskRecord& t = s.tasks[i];
+    if ((t.state != TaskState::kQueued && t.state != TaskState::kRunning) || t.batch < 0)
+      continue;
+    const BatchRecord& b = s.batches[t.batch];
+    const std::string id = b.ElementJobId(t.element, scheduler);
+    auto it = by_id.find(id);
+    if (it == by_id.end()) continue;
+    const JobStatus& st = *it->second;
+    json ch{{"t", i}, {"j", id}};
+    switch (st.state) {
+      case JobState::kPending:
+        if (t.state == TaskState::kQueued) continue;
+        ch["s"] = "queued";
+        break;
+      case JobState::kRunning:
+        if (t.state == TaskState::kRunning) continue;
+        ch["s"] = "running";
+        break;
+      case JobState::kCompleted:
+        ch["s"] = "done";
+        ch["x"] = 0;
+        if (auto e = Elapsed(st)) ch["e"] = *e;
+        break;
+      case JobState::kUnknown:
+        continue;
+      default: {
+        if (DependencyCancelled(st)) {
+          ch["s"] = "blocked";
+          ch["c"] = "dependency";
+          ch["m"] = "a task it depends on did not succeed; it runs once that task is done";
+          break;
+        }
+        if (st.state == JobState::kCancelled && run.cancel_requested) {
+          ch["s"] = "cancelled";
+          break;
+        }
+        if (diagnosed++ >= kDiagnosesPerPoll) continue;  // The next poll.
+        runs::Diagnosis d = DiagnoseTask(c, b, t.element, st);
+        const RetryDecision r =
+            DecideRetry(l.sweep.retry, d.category, static_cast<int>(t.attempts.size()));
+        ch["c"] = d.category;
+        ch["m"] = d.summary + (r.why.empty() ? "" : " (" + r.why + ")");
+        if (!st.nodes.empty()) ch["n"] = st.nodes;
+        if (st.exit_code) ch["x"] = *st.exit_code;
+        if (r.retry) {
+          ch["s"] = "retry_wait";
+          ch["nb"] = now + r.delay_seconds;
+        } else {
+          ch["s"] = "stuck";
+        }
+      }
+    }
+    changes.push_back(std::move(ch));
+  }
+  // The aggregate job.
+  const AggregateRecord& a = s.aggregate;
+  if (a.batch >= 0 && (a.state == "queued" || a.state == "running")) {
+    const BatchRecord& b = s.batches[a.batch];
+    if (auto it = by_id.find(b.job_id); it != by_id.end()) {
+      const JobStatus& st = *it->second;
+      json ev;
+      if (st.state == JobState::kRunning && a.state != "running") ev = {{"state", "running"}};
+      if (st.state == JobState::kCompleted)
+        ev = {{"state", "completed"},
+              {"output", l.sweep.aggregate ? l.sweep.aggregate->output.Render({l.sweep.name}) : ""}};
+      if (cluster::IsTerminal(st.state) && st.state != JobState::kCompleted) {
+        runs::Diagnosis d = DiagnoseTask(c, b, 0, st);
+        ev = {{"state", "failed"}, {"message", d.summary}};
+      }
+      if (!ev.is_null()) HPC_RETURN_IF_ERROR(store.Append(run.id, "aggregate_changed", ev));
+    }
+  }
+  return launch::AppendChanges(store, run.id, std::move(changes));
+}
+
+// Retries whose delay passed, blocked tasks whose dependencies are done,
+// the aggregate once every task is. REQUIRES: the submit lock.
+Status DispatchDue(runs::RunStore& store, runs::Cluster& c, const std::string& sweep_id,
+                   const Loaded& l, int64_t now) {
+  auto table = store.Load();
+  if (!table.ok()) return table.status();
+  const SweepState& s = *(*table)->runs.at(sweep_id).sweep;
+  std::vector<uint32_t> retry, release;
+  bool all_done = true;
+  for (uint32_t i = 0; i < s.tasks.size(); ++i) {
+    const TaskRecord& t = s.tasks[i];
+    all_done &= t.state == TaskState::kDone;
+    if (t.state == TaskState::kRetryWait && t.not_before <= now) retry.push_back(i);
+    bool stuck = false;
+    if (t.state == TaskState::kBlocked && launch::DependenciesDone(l, s, i, &stuck))
+      release.push_back(i);
+  }
+  HPC_RETURN_IF_ERROR(SubmitNew(store, c, sweep_id, l, kRetryBatch, retry));
+  HPC_RETURN_IF_ERROR(SubmitNew(store, c, sweep_id, l, kReleaseBatch, release));
+  if (all_done && s.has_aggregate && s.aggregate.state.empty())
+    HPC_RETURN_IF_ERROR(SubmitAggregate(store, c, sweep_id, l));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<AdvanceOutcome> AdvanceSweep(runs::RunStore& store, runs::Cluster& c,
+                                    const std::string& sweep_id,
+                                    const std::vector<JobStatus>& statuses) {
+  AdvanceOutcome out;
+  auto table = store.Load();
+  if (!table.ok()) return table.status();
+  const uint64_t seq_before = (*table)->seq;
+  auto found = (*table)->runs.find(sweep_id);
+  if (found == (*table)->runs.end() || !found->second.sweep)
+    return NotFound("sweep " + sweep_id + " is not in the journal");
+  auto loaded = LoadedFor(found->second);
+  if (!loaded.ok()) return loaded.status();
+  const Loaded& l = **loaded;
+  const int64_t now = NowSeconds();
+  const bool dispatch = launch::PollsDispatch() && !found->second.cancel_requested;
+
+  HPC_RETURN_IF_ERROR(ObserveTasks(store, c, found->second, l, statuses, now));
+  {
+    // Another process submitting to this repository finishes its own work;
+    // this poll's share waits for the next one.
+    auto lock = store.TryLockSubmits();
+    if (lock.ok()) {
+      if (Status s = launch::FinishSubmission(store, c, sweep_id, l, dispatch); !s.ok())
+        out.errors.push_back("sweep " + sweep_id + ": " + s.message());
+      if (dispatch)
+        if (Status s = DispatchDue(store, c, sweep_id, l, now); !s.ok())
+          out.errors.push_back("sweep " + sweep_id + ": " + s.message());
+    }
+  }
+  HPC_RETURN_IF_ERROR(launch::SyncState(store, sweep_id, l, "", out.errors));
+  auto last = store.Load();
+  if (!last.ok()) return last.status();
+  out.changed = (*last)->seq != seq_before;
+  return out;
+}
+
+}  // namespace hpc::sweep
