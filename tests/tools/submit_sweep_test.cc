@@ -102,6 +102,11 @@ TEST_CASE("submit_sweep waves: max_concurrent_jobs arrays at a time, chained aft
   CHECK(again["structuredContent"]["idempotent"] == true);
   CHECK(again["structuredContent"]["sweep_id"] == id);
 
+  // wait_for_runs advances and reports the sweep as poll does.
+  json waited = repo.Call("wait_for_runs", {{"run_ids", {id}}, {"timeout_s", 120}, {"interval_s", 1}});
+  INFO(waited.dump());
+  REQUIRE_FALSE(waited.value("isError", false));
+  CHECK(waited["structuredContent"]["runs"][0]["sweep"]["tasks"] == 10);
   json done = repo.WaitEnded(id, std::chrono::seconds(120));
   INFO(done.dump());
   CHECK(done["state"] == "completed");
@@ -109,6 +114,15 @@ TEST_CASE("submit_sweep waves: max_concurrent_jobs arrays at a time, chained aft
   CHECK(ran.size() == 10);
   for (const auto& [task, n] : ran) CHECK(n == 1);
   CHECK(CountEvents(repo.Events(), "batch_submitted") == 4);
+
+  // The same command template again: its duration is known now.
+  json next = CountingSweep("waves-again", 10);
+  json estimate = repo.Call("submit_sweep", {{"profile", "waves"}, {"sweep", next}, {"dry_run", true}});
+  INFO(estimate.dump());
+  const json& wall = estimate["structuredContent"]["plan"]["estimate"];
+  CHECK(wall["known"] == true);
+  CHECK(wall.contains("wall_clock"));
+  CHECK_THAT(estimate["content"][0]["text"].get<std::string>(), Contains("Estimated wall clock"));
 }
 
 TEST_CASE("a batch whose submit answer was lost is found by its tag, not submitted twice",

@@ -11,15 +11,7 @@ std::string RenderBatchScript(const ScriptPlan& p) {
   std::string s = "#!/bin/bash\n";
   s += "# hpc-mcp run " + p.run_id + ", " + p.role + " job, attempt " + std::to_string(p.attempt) +
        " (generated; tag " + p.tag + ")\n";
-  // First of all: the directories the job writes to.
-  s += "mkdir -p -- " + ShellJoin(p.dirs) + " || exit 1\n";
-  // The exit record, per task, written atomically. Not an EXIT trap: the
-  // Grid Engine backend's own EXIT trap (its afterok record) must survive.
-  s += "hpc_task=${HPC_ARRAY_TASK_ID:-main}\n";
-  s += "hpc_exit=" + ShellQuote(p.exit_dir) + "/\"$hpc_task\".exit\n";
-  s += "hpc_finish() { printf '%s\\n' \"$1\" >\"$hpc_exit.tmp\" && "
-       "mv -f -- \"$hpc_exit.tmp\" \"$hpc_exit\"; exit \"$1\"; }\n";
-  s += "export HPC_RUN_ID=" + ShellQuote(p.run_id) + "\n";
+  s += ScriptPreamble(p.run_id, p.dirs, p.exit_dir);
   if (!p.task_env.empty()) {
     s += "case \"$hpc_task\" in\n";
     for (const auto& [task, env] : p.task_env) {
@@ -38,6 +30,18 @@ std::string RenderBatchScript(const ScriptPlan& p) {
   else
     s += ShellJoin(p.command) + "\n";
   s += "hpc_finish $?\n";
+  return s;
+}
+
+std::string ScriptPreamble(const std::string& run_id, const std::vector<std::string>& dirs,
+                           const std::string& exit_dir) {
+  // First of all: the directories the job writes to.
+  std::string s = "mkdir -p -- " + ShellJoin(dirs) + " || exit 1\n";
+  s += "hpc_task=${HPC_ARRAY_TASK_ID:-main}\n";
+  s += "hpc_exit=" + ShellQuote(exit_dir) + "/\"$hpc_task\".exit\n";
+  s += "hpc_finish() { printf '%s\\n' \"$1\" >\"$hpc_exit.tmp\" && "
+       "mv -f -- \"$hpc_exit.tmp\" \"$hpc_exit\"; exit \"$1\"; }\n";
+  s += "export HPC_RUN_ID=" + ShellQuote(run_id) + "\n";
   return s;
 }
 

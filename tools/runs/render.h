@@ -29,6 +29,15 @@ struct ScriptPlan {
 
 std::string RenderBatchScript(const ScriptPlan& plan);
 
+// The first lines of every batch script hpc-mcp writes (runs and sweep
+// batches): create `dirs`, define the task's exit record
+// (<exit_dir>/<task>.exit, task "main" outside an array) and hpc_finish
+// CODE, which writes it atomically and exits with CODE, and export
+// HPC_RUN_ID. Not an EXIT trap: the Grid Engine backend's own EXIT trap
+// (its afterok record) must survive.
+std::string ScriptPreamble(const std::string& run_id, const std::vector<std::string>& dirs,
+                           const std::string& exit_dir);
+
 // The placeholder a backend substitutes with the array task id in log
 // paths: "%a" (Slurm, local, host), "$TASK_ID" (Grid Engine).
 std::string TaskPlaceholder(const std::string& scheduler);

@@ -202,33 +202,21 @@ Status Dispatch(RunStore& store, Cluster& c, const std::string& run_id, int atte
              {"array_tasks", p.array_tasks}};
     HPC_RETURN_IF_ERROR(store.Append(run_id, "submitting", std::move(ctx)));
   }
-  auto send = [&]() -> Result<cluster::SubmitResult> {
-    HPC_RETURN_IF_ERROR(Fault("before_dispatch"));
-    if (!p.program.empty())
-      HPC_RETURN_IF_ERROR(c.remote->WriteFileAtomic(p.program_path, p.program, 0755));
-    auto sent = c.scheduler->Submit(p.request);
-    if (!sent.ok()) return sent;
-    HPC_RETURN_IF_ERROR(Fault("after_dispatch"));  // The answer lost on its way back.
-    return sent;
-  };
-  auto res = send();
-  if (res.ok())
+  auto sent = SubmitOrAdopt(c, p.request, p.tag, [&]() -> Status {
+    if (p.program.empty()) return Status::Ok();
+    return c.remote->WriteFileAtomic(p.program_path, p.program, 0755);
+  });
+  if (sent.ok())
     return store.Append(run_id, "submitted",
-                        {{"attempt", attempt}, {"role", p.role}, {"job_id", res->job_id},
-                         {"how", "answer"}});
-  const Status& err = res.status();
+                        {{"attempt", attempt}, {"role", p.role}, {"job_id", sent->job_id},
+                         {"how", sent->how}});
+  const Status& err = sent.status();
   if (Definite(err)) {
     HPC_RETURN_IF_ERROR(store.Append(run_id, "submit_failed",
                                      {{"attempt", attempt}, {"role", p.role}, {"lost", false},
                                       {"message", err.message()}, {"reason", err.reason()}}));
     return err;
   }
-  // The job may exist: look for its tag before saying anything.
-  auto found = c.scheduler->FindByComment(p.tag);
-  if (found.ok() && !found->empty())
-    return store.Append(run_id, "submitted",
-                        {{"attempt", attempt}, {"role", p.role}, {"job_id", found->front()},
-                         {"how", "comment"}});
   HPC_RETURN_IF_ERROR(store.Append(run_id, "submit_failed",
                                    {{"attempt", attempt}, {"role", p.role}, {"lost", true},
                                     {"message", err.message()}, {"reason", err.reason()}}));
@@ -314,8 +302,26 @@ std::string Scalar(const json& v) {
 }  // namespace
 
 bool SubmitFailureIsDefinite(const Status& s) { return Definite(s); }
+
+Result<Dispatched> SubmitOrAdopt(Cluster& c, const cluster::JobRequest& request,
+                                 const std::string& tag, const std::function<Status()>& before) {
+  auto send = [&]() -> Result<cluster::SubmitResult> {
+    HPC_RETURN_IF_ERROR(Fault("before_dispatch"));
+    if (before) HPC_RETURN_IF_ERROR(before());
+    auto sent = c.scheduler->Submit(request);
+    if (!sent.ok()) return sent;
+    HPC_RETURN_IF_ERROR(Fault("after_dispatch"));  // The answer lost on its way back.
+    return sent;
+  };
+  auto res = send();
+  if (res.ok()) return Dispatched{res->job_id, "answer"};
+  if (Definite(res.status())) return res.status();
+  // The job may exist: look for its tag before saying anything.
+  auto found = c.scheduler->FindByComment(tag);
+  if (found.ok() && !found->empty()) return Dispatched{found->front(), "comment"};
+  return res.status();
+}
 Status WaitForInflightSubmit(Cluster& c, const std::string& lock) { return WaitInflight(c, lock); }
-Status SubmitFaultPoint(std::string_view point) { return Fault(point); }
 int64_t SubmitClockNow() { return NowSeconds(); }
 
 void SetSubmitFaultHookForTesting(std::function<Status(std::string_view)> hook) {

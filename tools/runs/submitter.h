@@ -77,11 +77,21 @@ Status ReconcileRun(RunStore& store, Cluster& cluster, const std::string& run_id
 // scheduler or our own checks refused); otherwise the answer may have been
 // lost and the job may exist.
 bool SubmitFailureIsDefinite(const Status& s);
+// Step 2 of the protocol for one job: `before` (if any; e.g. writing a
+// program file), then Scheduler::Submit of `request`, between the fault
+// points below. When the answer is lost or unclear, the scheduler is
+// searched for `tag` and a job found is the answer (how "comment", else
+// "answer"). The error: a definite refusal (SubmitFailureIsDefinite) or
+// one after which whether the job exists is still unknown.
+struct Dispatched {
+  std::string job_id, how;
+};
+Result<Dispatched> SubmitOrAdopt(Cluster& c, const cluster::JobRequest& request,
+                                 const std::string& tag,
+                                 const std::function<Status()>& before = nullptr);
 // Waits (up to 600 s) until a submit still in flight on the cluster under
 // `lock` (JobRequest::submit_lock) let go of it.
 Status WaitForInflightSubmit(Cluster& c, const std::string& lock);
-// The fault hook below, at `point`.
-Status SubmitFaultPoint(std::string_view point);
 // Unix seconds, from the clock below.
 int64_t SubmitClockNow();
 

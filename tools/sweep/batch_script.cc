@@ -1,6 +1,7 @@
 #include "tools/sweep/batch_script.h"
 
 #include "tools/remote/shell.h"
+#include "tools/runs/render.h"
 
 namespace hpc::sweep {
 namespace {
@@ -19,12 +20,7 @@ std::string RenderBatchScript(const BatchScript& b) {
   std::string s = "#!/bin/bash\n";
   s += "# hpc-mcp sweep " + b.sweep_id + ", batch " + b.batch_id + " (" + b.kind +
        (b.phase.empty() ? "" : ", phase " + b.phase) + "; generated; tag " + b.tag + ")\n";
-  s += "mkdir -p -- " + ShellJoin(b.dirs) + " || exit 1\n";
-  s += "hpc_task=${HPC_ARRAY_TASK_ID:-main}\n";
-  s += "hpc_exit=" + ShellQuote(b.exit_dir) + "/\"$hpc_task\".exit\n";
-  s += "hpc_finish() { printf '%s\\n' \"$1\" >\"$hpc_exit.tmp\" && "
-       "mv -f -- \"$hpc_exit.tmp\" \"$hpc_exit\"; exit \"$1\"; }\n";
-  s += "export HPC_RUN_ID=" + ShellQuote(b.sweep_id) + "\n";
+  s += runs::ScriptPreamble(b.sweep_id, b.dirs, b.exit_dir);
   s += "hpc_pre=() hpc_out=() hpc_cmd=()\n";
   if (b.tasks.empty()) {
     s += ArrayAssign("hpc_cmd", b.command) + " " + ArrayAssign("hpc_out", b.outputs) + "\n";

@@ -169,28 +169,17 @@ Status Dispatch(runs::RunStore& store, runs::Cluster& c, const std::string& swee
                                       {"exit_dir", b.exit_dir},
                                       {"after", after}}));
   }
-  auto send = [&]() -> Result<cluster::SubmitResult> {
-    HPC_RETURN_IF_ERROR(runs::SubmitFaultPoint("before_dispatch"));
-    auto sent = c.scheduler->Submit(b.request);
-    if (!sent.ok()) return sent;
-    HPC_RETURN_IF_ERROR(runs::SubmitFaultPoint("after_dispatch"));
-    return sent;
-  };
-  auto res = send();
-  if (res.ok())
+  auto sent = runs::SubmitOrAdopt(c, b.request, b.tag);
+  if (sent.ok())
     return store.Append(sweep_id, "batch_submitted",
-                        {{"batch", b.id}, {"job_id", res->job_id}, {"how", "answer"}});
-  const Status& err = res.status();
+                        {{"batch", b.id}, {"job_id", sent->job_id}, {"how", sent->how}});
+  const Status& err = sent.status();
   if (runs::SubmitFailureIsDefinite(err)) {
     HPC_RETURN_IF_ERROR(store.Append(sweep_id, "batch_submit_failed",
                                      {{"batch", b.id}, {"lost", false},
                                       {"message", err.message()}, {"reason", err.reason()}}));
     return err;
   }
-  auto found = c.scheduler->FindByComment(b.tag);
-  if (found.ok() && !found->empty())
-    return store.Append(sweep_id, "batch_submitted",
-                        {{"batch", b.id}, {"job_id", found->front()}, {"how", "comment"}});
   HPC_RETURN_IF_ERROR(store.Append(sweep_id, "batch_submit_failed",
                                    {{"batch", b.id}, {"lost", true},
                                     {"message", err.message()}, {"reason", err.reason()}}));
