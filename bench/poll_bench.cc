@@ -44,9 +44,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -54,194 +52,31 @@
 #include <latch>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/testbed_bench.h"
 #include "tools/cluster/connect.h"
 #include "tools/cluster/profile.h"
 #include "tools/cluster/scheduler.h"
 #include "tools/remote/local_remote.h"
 #include "tools/remote/remote.h"
-#include "tools/remote/shell.h"
 #include "tools/remote/ssh_remote.h"
 #include "tools/runs/cluster_context.h"
 #include "tools/runs/poller.h"
 #include "tools/runs/query_cache.h"
 #include "tools/runs/store.h"
 #include "tools/runs/submitter.h"
-#include "bench/testbed_env.h"
 
+namespace hpc::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using hpc::Result;
-using hpc::Status;
 using nlohmann::json;
-namespace cluster = hpc::cluster;
-namespace remote = hpc::remote;
-namespace runs = hpc::runs;
 
-volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
-
-double MsSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-
-bool IsLoopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "::1" || host == "localhost" ||
-         host.rfind("127.", 0) == 0;
-}
-
-// Forwards to another Remote and counts commands by argv[0].
-class CountingRemote : public remote::Remote {
- public:
-  explicit CountingRemote(std::shared_ptr<remote::Remote> inner)
-      : inner_(std::move(inner)) {}
-
-  Result<remote::CommandResult> Run(const std::vector<std::string>& argv,
-                                    const remote::RunOptions& o) override {
-    const std::string name = argv.empty() ? std::string() : argv[0];
-    const auto t0 = Clock::now();
-    auto r = inner_->Run(argv, o);
-    const double ms = MsSince(t0);
-    std::lock_guard lock(mu_);
-    ++counts_[name];
-    ms_[name] += ms;
-    return r;
-  }
-  Result<std::string> ReadFile(const std::string& path, uint64_t offset,
-                               size_t max_bytes) override {
-    return inner_->ReadFile(path, offset, max_bytes);
-  }
-  Result<remote::FileInfo> Stat(const std::string& path) override {
-    return inner_->Stat(path);
-  }
-  Status WriteFileAtomic(const std::string& path, std::string_view content,
-                         uint32_t mode) override {
-    return inner_->WriteFileAtomic(path, content, mode);
-  }
-  Result<std::vector<remote::DirEntry>> ListDir(
-      const std::string& path) override {
-    return inner_->ListDir(path);
-  }
-  std::string Describe() const override { return inner_->Describe(); }
-
-  remote::Remote& inner() { return *inner_; }
-
-  // The counts since the last Take; `ms` (if given) gets the time spent
-  // in each command added.
-  std::map<std::string, int> Take(std::map<std::string, double>* ms = nullptr) {
-    std::lock_guard lock(mu_);
-    if (ms != nullptr)
-      for (const auto& [k, v] : ms_) (*ms)[k] += v;
-    ms_.clear();
-    auto c = std::move(counts_);
-    counts_.clear();
-    return c;
-  }
-
- private:
-  const std::shared_ptr<remote::Remote> inner_;
-  std::mutex mu_;
-  std::map<std::string, int> counts_;
-  std::map<std::string, double> ms_;
-};
-
-int Get(const std::map<std::string, int>& m, const std::string& k) {
-  auto it = m.find(k);
-  return it == m.end() ? 0 : it->second;
-}
-
-int Others(const std::map<std::string, int>& m) {
-  int n = 0;
-  for (const auto& [k, v] : m)
-    if (k != "squeue" && k != "sacct") n += v;
-  return n;
-}
-
-std::string CountsText(const std::map<std::string, int>& m) {
-  std::string s;
-  for (const auto& [k, v] : m) {
-    if (v == 0) continue;
-    if (!s.empty()) s += ", ";
-    s += std::to_string(v) + " " + k;
-  }
-  return s.empty() ? "none" : s;
-}
-
-struct Stats {
-  int n = 0, failures = 0;
-  double mean = 0, p50 = 0, p95 = 0;
-};
-
-Stats Summarize(std::vector<double> ms, int failures) {
-  Stats s;
-  s.failures = failures;
-  if (ms.empty()) return s;
-  s.n = static_cast<int>(ms.size());
-  double total = 0;
-  for (double m : ms) total += m;
-  std::sort(ms.begin(), ms.end());
-  s.mean = total / ms.size();
-  s.p50 = ms[ms.size() / 2];
-  s.p95 = ms[std::min(ms.size() - 1, ms.size() * 95 / 100)];
-  return s;
-}
-
-// Per-poll scheduler command counts over a series of polls.
-struct PerPoll {
-  int squeue_min = 1 << 30, squeue_max = 0, sacct_max = 0, other_max = 0;
-  void Add(const std::map<std::string, int>& c) {
-    squeue_min = std::min(squeue_min, Get(c, "squeue"));
-    squeue_max = std::max(squeue_max, Get(c, "squeue"));
-    sacct_max = std::max(sacct_max, Get(c, "sacct"));
-    other_max = std::max(other_max, Others(c));
-  }
-  bool Met() const {
-    return squeue_min == 1 && squeue_max == 1 && sacct_max <= 1;
-  }
-  std::string Text() const {
-    if (squeue_max == 0 && squeue_min == (1 << 30)) return "-";
-    std::string s = squeue_min == squeue_max
-                        ? std::to_string(squeue_max)
-                        : std::to_string(squeue_min) + "-" +
-                              std::to_string(squeue_max);
-    s += " squeue, <=" + std::to_string(sacct_max) + " sacct";
-    if (other_max > 0) s += ", <=" + std::to_string(other_max) + " other";
-    return s;
-  }
-};
-
-// Lines of the wrappers' call log, by command name.
-std::map<std::string, int> CountCalls(const std::string& text) {
-  std::map<std::string, int> m;
-  std::istringstream in(text);
-  std::string line;
-  for (int guard = 0; guard < 1000000 && std::getline(in, line); ++guard)
-    if (!line.empty()) ++m[line];
-  return m;
-}
-
-std::map<std::string, int> Minus(std::map<std::string, int> a,
-                                 const std::map<std::string, int>& b) {
-  for (const auto& [k, v] : b) a[k] -= v;
-  return a;
-}
-
-remote::RunOptions Plain(int timeout_s = 30) {
-  remote::RunOptions o;
-  o.login_shell = false;
-  o.timeout = std::chrono::seconds(timeout_s);
-  o.max_output = 8 << 20;
-  return o;
-}
+constexpr char kName[] = "poll_bench";
 
 // --child REPO PROFILE JOB_ID: one poller process of part 2b. Connects,
 // prints "ready", waits for a byte on stdin, runs one CachedQuery and
@@ -434,9 +269,7 @@ struct Options {
 };
 
 // What main must undo, whatever happens.
-struct Scratch {
-  remote::Remote* ssh = nullptr;
-  std::string remote_root, local_dir;
+struct Scratch : ScratchDirs {
   std::vector<std::string> job_ids;
   std::shared_ptr<runs::RunStore> store;
 
@@ -453,101 +286,40 @@ struct Scratch {
   void Clean() {
     CollectJobIds();
     if (ssh != nullptr && !job_ids.empty()) {
-      std::vector<std::string> argv = {"scancel"};
-      argv.insert(argv.end(), job_ids.begin(), job_ids.end());
-      auto r = ssh->Run(argv, Plain(60));
-      if (!r.ok() || !r->ok())
-        std::fprintf(stderr, "poll_bench: scancel failed: %s\n",
-                     r.ok() ? r->err.c_str() : r.status().ToString().c_str());
-      // Bounded wait until none of the array's tasks is pending or running.
-      for (int i = 0; i < 40; ++i) {
-        std::string ids;
-        for (const auto& j : job_ids) ids += (ids.empty() ? "" : ",") + j;
-        auto q = ssh->Run({"squeue", "--noheader", "--array",
-                           "--states=PENDING,RUNNING,CONFIGURING,COMPLETING",
-                           "--jobs=" + ids, "--format=%i"},
-                          Plain(30));
-        if (q.ok() && q->ok() && q->out.find_first_not_of(" \n") ==
-                                     std::string::npos) {
-          std::printf("cleanup: job %s cancelled, none of its tasks left\n",
-                      ids.c_str());
-          break;
-        }
-        if (i == 39)
-          std::fprintf(stderr, "poll_bench: job %s still in the queue\n",
-                       ids.c_str());
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      }
+      // Waits (bounded) until none of the array's tasks is pending or
+      // running.
+      const std::string ids = JoinIds(job_ids);
+      if (CancelJobs(*ssh, job_ids, kName,
+                     {.array = true, .scancel_s = 60, .squeue_s = 30}))
+        std::printf("cleanup: job %s cancelled, none of its tasks left\n",
+                    ids.c_str());
+      else
+        std::fprintf(stderr, "poll_bench: job %s still in the queue\n",
+                     ids.c_str());
       job_ids.clear();
     }
-    if (ssh != nullptr && !remote_root.empty()) {
-      (void)ssh->Run({"rm", "-rf", "--", remote_root}, Plain(60));
-      remote_root.clear();
-    }
-    if (!local_dir.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(local_dir, ec);
-      local_dir.clear();
-    }
+    RemoveDirs(60);
   }
 };
 
-std::string ProfileYaml(const std::string& name, const remote::SshOptions& so,
-                        const std::string& root, int interval,
-                        const std::string& setup) {
-  std::string y = "name: " + name +
-                  "\nscheduler: slurm\naccess:\n  kind: ssh\n  host: " +
-                  so.host + "\n  port: " + std::to_string(so.port) +
-                  "\n  user: " + so.user + "\n  identity_file: " +
-                  so.identity_file + "\n  known_hosts: " + so.known_hosts +
-                  "\nshell:\n  login: [bash, -l]\n";
-  if (!setup.empty()) y += "  setup:\n    - '" + setup + "'\n";
-  y += "paths:\n  work_root: " + root + "/work\n  log_root: " + root +
-       "/logs\nlimits: {min_query_interval_seconds: " +
-       std::to_string(interval) + "}\n";
-  return y;
-}
-
 int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
-          const remote::SshOptions& so, const std::string& config,
-          const std::string& alias, const std::string& work) {
+          const Testbed& tb) {
   bool met = true;
   // Local scratch: the experiment repository and the query caches.
-  const char* tmp = std::getenv("TMPDIR");
-  std::string dir = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") +
-                    "/poll-bench-XXXXXX";
-  if (::mkdtemp(dir.data()) == nullptr) {
-    std::perror("poll_bench: mkdtemp");
-    return 1;
-  }
-  scratch.local_dir = dir;
+  if (!scratch.MakeLocal("poll-bench", kName)) return 1;
+  const std::string dir = scratch.local_dir;
   const std::string repo = dir + "/repo";
   std::filesystem::create_directories(repo + "/.hpc-mcp/profiles");
   ::setenv("HPC_MCP_CACHE_DIR", (dir + "/cache-poll").c_str(), 1);
 
   // Remote scratch: job scripts, logs, the wrappers and their call log.
-  auto made = ssh.Run({"mktemp", "-d", work + "/poll-bench-XXXXXX"}, Plain());
-  if (!made.ok() || !made->ok()) {
-    std::fprintf(stderr, "poll_bench: mktemp -d on the testbed failed: %s\n",
-                 made.ok() ? made->err.c_str()
-                           : made.status().ToString().c_str());
-    return 1;
-  }
-  const std::string root = made->out.substr(0, made->out.find('\n'));
-  scratch.remote_root = root;
+  if (!scratch.MakeRemote(tb.work, "poll-bench", kName)) return 1;
+  const std::string root = scratch.remote_root;
 
   // The largest array the testbed takes.
-  int max_array = 0;
-  auto cfg = ssh.Run({"scontrol", "show", "config"}, Plain());
-  if (cfg.ok() && cfg->ok()) {
-    std::istringstream in(cfg->out);
-    std::string line;
-    for (int guard = 0; guard < 100000 && std::getline(in, line); ++guard) {
-      if (line.rfind("MaxArraySize", 0) != 0) continue;
-      size_t eq = line.find('=');
-      if (eq != std::string::npos) max_array = std::atoi(line.c_str() + eq + 1);
-    }
-  }
+  std::map<std::string, int> slurm_config = {{"MaxArraySize", 0}};
+  ReadSlurmConfig(ssh, &slurm_config);
+  const int max_array = slurm_config["MaxArraySize"];
   // Task ids 0..tasks-1 need tasks-1 < MaxArraySize.
   const int tasks = max_array > 0 ? std::min(opt.tasks, max_array) : opt.tasks;
   std::string array = "0-" + std::to_string(tasks - 1);
@@ -556,35 +328,15 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
               ssh.Describe().c_str(), max_array, array.c_str(), tasks);
 
   // Counting wrappers for the PollRuns profile.
-  auto which = ssh.Run({"bash", "-lc", "command -v squeue sacct scontrol"},
-                       Plain());
-  std::vector<std::string> real;
-  if (which.ok() && which->ok()) {
-    std::istringstream in(which->out);
-    std::string line;
-    for (int guard = 0; guard < 10 && std::getline(in, line); ++guard)
-      if (!line.empty()) real.push_back(line);
-  }
-  if (real.size() != 3) {
-    std::fprintf(stderr, "poll_bench: squeue/sacct/scontrol not found\n");
-    return 1;
-  }
-  const char* names[] = {"squeue", "sacct", "scontrol"};
   const std::string calls = root + "/calls";
-  for (int i = 0; i < 3; ++i) {
-    std::string body = "#!/bin/sh\necho " + std::string(names[i]) + " >> " +
-                       remote::ShellQuote(calls) + "\nexec " +
-                       remote::ShellQuote(real[i]) + " \"$@\"\n";
-    Status w = ssh.WriteFileAtomic(root + "/bin/" + names[i], body, 0755);
-    if (!w.ok()) {
-      std::fprintf(stderr, "poll_bench: %s\n", w.ToString().c_str());
-      return 1;
-    }
-  }
+  if (!WriteCountingWrappers(ssh, root, calls, {"squeue", "sacct", "scontrol"},
+                             kName))
+    return 1;
   auto write_profile = [&](const std::string& name, int interval,
                            const std::string& setup) {
-    std::ofstream(repo + "/.hpc-mcp/profiles/" + name + ".yaml")
-        << ProfileYaml(name, so, root, interval, setup);
+    std::ofstream(repo + "/.hpc-mcp/profiles/" + name + ".yaml") << ProfileYaml(
+        name, tb.ssh, root, setup,
+        "min_query_interval_seconds: " + std::to_string(interval));
   };
   // 1a: every poll queries; submit and 1b: the same with the wrappers
   // first in PATH; 2: a 30 s query interval.
@@ -604,11 +356,9 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
     std::fprintf(stderr, "poll_bench: %s\n", cl.status().ToString().c_str());
     return 1;
   }
-  auto submit_counting = std::make_shared<CountingRemote>((*cl)->remote);
-  auto submit_sched = cluster::MakeScheduler((*cl)->profile, submit_counting);
-  if (!submit_sched.ok()) return 1;
-  (*cl)->remote = submit_counting;
-  (*cl)->scheduler = std::move(*submit_sched);
+  auto counted = CountThrough(**cl);
+  if (!counted.ok()) return 1;
+  const std::shared_ptr<CountingRemote> submit_counting = *counted;
   json args = {{"profile", "bench-wrapped"},
                {"name", "poll-bench"},
                {"command", {"sleep", "600"}},
@@ -684,27 +434,18 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
   const Stats query = Summarize(ms_query, fail_query);
 
   // 1b. PollRuns, counted by the wrappers on the testbed.
-  auto read_calls = [&] {
-    auto t = ssh.ReadFile(calls, 0, 4 << 20);
-    return t.ok() ? CountCalls(*t) : std::map<std::string, int>{};
-  };
+  auto read_calls = [&] { return ReadCallLog(ssh, calls, 4 << 20); };
   runs::PollRequest preq;
   preq.run_ids = {run_id};
   PerPoll pp_poll;
   std::vector<double> ms_poll;
   int fail_poll = 0;
   {
-    auto warm = runs::PollRuns(**store, preq);
-    if (!warm.ok() || !warm->errors.empty() || warm->runs.size() != 1) {
-      std::fprintf(stderr, "poll_bench: PollRuns: %s\n",
-                   !warm.ok() ? warm.status().ToString().c_str()
-                   : warm->errors.empty() ? "no run"
-                                          : warm->errors[0].c_str());
-      ++fail_poll;
-    } else {
+    if (const auto warm = WarmUpPoll(**store, preq, kName))
       std::printf("PollRuns: run %s is %s\n", run_id.c_str(),
-                  warm->runs[0].value("state", "?").c_str());
-    }
+                  warm->value("state", "?").c_str());
+    else
+      ++fail_poll;
     auto before = read_calls();
     const auto start = Clock::now();
     for (int i = 0; i < opt.polls && !g_stop && MsSince(start) < opt.cap_s * 1000; ++i) {
@@ -721,18 +462,14 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
 
   // 1c, 1d. What an agent would run instead: an ssh process per command.
   remote::LocalRemote local;
-  auto via_ssh = [&](const std::vector<std::string>& argv) {
-    return std::vector<std::string>{"ssh", "-F", config, alias,
-                                    remote::ShellJoin(argv)};
-  };
   auto ssh_series = [&](int n, auto argv_for) {
     std::vector<double> ms;
     int failures = 0;
-    (void)local.Run(via_ssh(argv_for(0)), Plain());  // Warm-up.
+    (void)local.Run(tb.SshCommand(argv_for(0)), Plain());  // Warm-up.
     const auto start = Clock::now();
     for (int i = 0; i < n && !g_stop && MsSince(start) < opt.cap_s * 1000; ++i) {
       const auto t0 = Clock::now();
-      auto r = local.Run(via_ssh(argv_for(i)), Plain());
+      auto r = local.Run(tb.SshCommand(argv_for(i)), Plain());
       ms.push_back(MsSince(t0));
       if (!r.ok() || !r->ok() || r->out.find(job_id) == std::string::npos)
         ++failures;
@@ -880,17 +617,10 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
   return met ? 0 : 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // Leaves with _Exit: the process-wide Remotes of cluster::ConnectRemote
-  // are static objects whose libssh2 sessions would be torn down after
-  // OpenSSL's own exit handlers ran (a crash in libcrypto at exit).
-  if (argc == 5 && std::string(argv[1]) == "--child") {
-    const int rc = ChildMain(argv[2], argv[3], argv[4]);
-    std::fflush(nullptr);
-    std::_Exit(rc);
-  }
+int Main(int argc, char** argv) {
+  // Leaves with ExitNow (no static destructors), as RunOnTestbed does.
+  if (argc == 5 && std::string(argv[1]) == "--child")
+    ExitNow(ChildMain(argv[2], argv[3], argv[4]));
   Options opt;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -917,60 +647,17 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
-  const char* tmp = std::getenv("TMPDIR");
-  const char* tb_dir = std::getenv("TESTBED_DIR");
-  const std::string tb = tb_dir != nullptr && *tb_dir
-                             ? std::string(tb_dir)
-                             : std::string(tmp ? tmp : "/tmp") + "/hpc-testbed";
-  auto file = hpc::bench::ReadEnvSh(tb + "/env.sh");
-  auto get = [&](const char* name) {
-    const char* v = std::getenv(name);
-    return v != nullptr && *v != '\0' ? std::string(v) : file[name];
-  };
-  remote::SshOptions so;
-  so.host = get("TESTBED_SSH_HOST");
-  so.port = std::atoi(get("TESTBED_SSH_PORT").c_str());
-  so.user = get("TESTBED_SSH_USER");
-  so.identity_file = get("TESTBED_SSH_KEY");
-  so.known_hosts = get("TESTBED_KNOWN_HOSTS");
-  const std::string config = get("TESTBED_SSH_CONFIG");
-  const std::string alias = get("TESTBED_SSH_ALIAS");
-  std::string work = get("TESTBED_WORK");
-  if (work.empty()) work = tb + "/work";
-  if (so.host.empty() || so.port == 0 || alias.empty() || config.empty() ||
-      so.identity_file.empty() || so.known_hosts.empty()) {
-    std::fprintf(stderr,
-                 "poll_bench: no testbed (TESTBED_SSH_* unset and no env.sh): "
-                 "run scripts/testbed/up.sh first\n");
-    return 2;
-  }
-  if (!IsLoopback(so.host)) {
-    std::fprintf(stderr, "poll_bench: %s is not a loopback address\n",
-                 so.host.c_str());
-    return 2;
-  }
+  InstallStopHandlers();
+  const std::optional<Testbed> tb = FindTestbed(kName);
+  if (!tb) return 2;
   std::printf(
       "poll_bench: up to %d polls per approach, %d ssh calls per task, %d "
       "concurrent pollers, cap %.0f s per measurement\n",
       opt.polls, opt.per_task, opt.pollers, opt.cap_s);
-  remote::SshRemote ssh(so);
-  Scratch scratch;
-  scratch.ssh = &ssh;
-  int rc = 1;
-  try {
-    rc = Bench(opt, scratch, ssh, so, config, alias, work);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "poll_bench: %s\n", e.what());
-    rc = 1;
-  }
-  if (g_stop) std::fprintf(stderr, "poll_bench: interrupted\n");
-  scratch.Clean();
-  std::fflush(nullptr);
-  std::_Exit(rc);
+  RunOnTestbed(kName, *tb, Bench, opt);
 }
+
+}  // namespace
+}  // namespace hpc::bench
+
+int main(int argc, char** argv) { return hpc::bench::Main(argc, argv); }

@@ -53,31 +53,26 @@
 //
 //   sweep_bench [--tasks 10000] [--per-job 200] [--polls 5] [--plan-runs 5]
 //               [--ssh-polls 20] [--reserve-jobs 5000] [--cap-s 180]
-#include <signal.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "bench/testbed_env.h"
-#include "tools/cluster/scheduler.h"
+#include "bench/testbed_bench.h"
 #include "tools/remote/local_remote.h"
 #include "tools/remote/remote.h"
-#include "tools/remote/shell.h"
 #include "tools/remote/ssh_remote.h"
 #include "tools/runs/cluster_context.h"
 #include "tools/runs/poller.h"
@@ -89,97 +84,12 @@
 #include "tools/sweep/state.h"
 #include "tools/sweep/sweep.h"
 
+namespace hpc::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using hpc::Result;
-using hpc::Status;
 using nlohmann::json;
-namespace remote = hpc::remote;
-namespace runs = hpc::runs;
-namespace sweep = hpc::sweep;
 
-volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
-
-double MsSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-bool IsLoopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "::1" || host == "localhost" ||
-         host.rfind("127.", 0) == 0;
-}
-
-// Forwards to another Remote and counts what goes through it: commands by
-// argv[0] (sbatch runs as `flock ... sbatch`, so scheduler commands are
-// counted by the wrappers instead) and file writes. It shows what a
-// submission costs besides its sbatch calls.
-class CountingRemote : public remote::Remote {
- public:
-  explicit CountingRemote(std::shared_ptr<remote::Remote> inner)
-      : inner_(std::move(inner)) {}
-
-  Result<remote::CommandResult> Run(const std::vector<std::string>& argv,
-                                    const remote::RunOptions& o) override {
-    {
-      std::lock_guard lock(mu_);
-      ++counts_[argv.empty() ? std::string() : argv[0]];
-    }
-    return inner_->Run(argv, o);
-  }
-  Result<std::string> ReadFile(const std::string& path, uint64_t offset,
-                               size_t max_bytes) override {
-    {
-      std::lock_guard lock(mu_);
-      ++counts_["(file read)"];
-    }
-    return inner_->ReadFile(path, offset, max_bytes);
-  }
-  Result<remote::FileInfo> Stat(const std::string& path) override {
-    return inner_->Stat(path);
-  }
-  Status WriteFileAtomic(const std::string& path, std::string_view content,
-                         uint32_t mode) override {
-    {
-      std::lock_guard lock(mu_);
-      ++counts_["(file write)"];
-    }
-    return inner_->WriteFileAtomic(path, content, mode);
-  }
-  Result<std::vector<remote::DirEntry>> ListDir(
-      const std::string& path) override {
-    return inner_->ListDir(path);
-  }
-  std::string Describe() const override { return inner_->Describe(); }
-
-  std::map<std::string, int> Take() {
-    std::lock_guard lock(mu_);
-    auto c = std::move(counts_);
-    counts_.clear();
-    return c;
-  }
-
- private:
-  const std::shared_ptr<remote::Remote> inner_;
-  std::mutex mu_;
-  std::map<std::string, int> counts_;
-};
-
-int Get(const std::map<std::string, int>& m, const std::string& k) {
-  auto it = m.find(k);
-  return it == m.end() ? 0 : it->second;
-}
-
-std::string CountsText(const std::map<std::string, int>& m) {
-  std::string s;
-  for (const auto& [k, v] : m) {
-    if (v == 0) continue;
-    if (!s.empty()) s += ", ";
-    s += std::to_string(v) + " " + k;
-  }
-  return s.empty() ? "none" : s;
-}
+constexpr char kName[] = "sweep_bench";
 
 // "12,345" for the tables.
 std::string Thousands(double v) {
@@ -194,59 +104,10 @@ std::string Thousands(double v) {
   return out;
 }
 
-struct Stats {
-  int n = 0, failures = 0;
-  double mean = 0, p50 = 0, p95 = 0, total = 0;
-};
-
-Stats Summarize(std::vector<double> ms, int failures) {
-  Stats s;
-  s.failures = failures;
-  if (ms.empty()) return s;
-  s.n = static_cast<int>(ms.size());
-  for (double m : ms) s.total += m;
-  std::sort(ms.begin(), ms.end());
-  s.mean = s.total / ms.size();
-  s.p50 = ms[ms.size() / 2];
-  s.p95 = ms[std::min(ms.size() - 1, ms.size() * 95 / 100)];
-  return s;
-}
-
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
-}
-
-// Lines of the wrappers' call log, by command name.
-std::map<std::string, int> CountCalls(const std::string& text) {
-  std::map<std::string, int> m;
-  std::istringstream in(text);
-  std::string line;
-  for (int guard = 0; guard < 1000000 && std::getline(in, line); ++guard)
-    if (!line.empty()) ++m[line];
-  return m;
-}
-
-std::map<std::string, int> Minus(std::map<std::string, int> a,
-                                 const std::map<std::string, int>& b) {
-  for (const auto& [k, v] : b) a[k] -= v;
-  return a;
-}
-
-remote::RunOptions Plain(int timeout_s = 30) {
-  remote::RunOptions o;
-  o.login_shell = false;
-  o.timeout = std::chrono::seconds(timeout_s);
-  o.max_output = 8 << 20;
-  return o;
-}
-
-std::string JoinIds(const std::vector<std::string>& ids, size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n && i < ids.size(); ++i)
-    s += (i == 0 ? "" : ",") + ids[i];
-  return s;
 }
 
 // The job id in sbatch --parsable's answer ("123" or "123;cluster").
@@ -312,9 +173,7 @@ struct Options {
 };
 
 // What main must undo, whatever happens.
-struct Scratch {
-  remote::Remote* ssh = nullptr;
-  std::string remote_root, local_dir;
+struct Scratch : ScratchDirs {
   // Held jobs of the per-job baseline carry this name, so that a job whose
   // sbatch answer was lost (Ctrl-C mid-call) is cancelled too.
   std::string per_job_name;
@@ -378,29 +237,13 @@ struct Scratch {
     if (!per_job_name.empty())
       (void)ssh->Run({"scancel", "--name=" + per_job_name}, Plain(60));
     if (job_ids.empty()) return;
-    std::vector<std::string> argv = {"scancel"};
-    argv.insert(argv.end(), job_ids.begin(), job_ids.end());
-    auto r = ssh->Run(argv, Plain(120));
-    if (!r.ok() || !r->ok())
-      std::fprintf(stderr, "sweep_bench: scancel failed: %s\n",
-                   r.ok() ? r->err.c_str() : r.status().ToString().c_str());
-    const std::string ids = JoinIds(job_ids, job_ids.size());
-    for (int i = 0; i < 40; ++i) {
-      auto q = ssh->Run({"squeue", "--noheader",
-                         "--states=PENDING,RUNNING,CONFIGURING,COMPLETING",
-                         "--jobs=" + ids, "--format=%i"},
-                        Plain(60));
-      if (q.ok() && q->ok() &&
-          q->out.find_first_not_of(" \n") == std::string::npos) {
-        std::printf("cleanup: %zu jobs cancelled, none left in the queue\n",
-                    job_ids.size());
-        break;
-      }
-      if (i == 39)
-        std::fprintf(stderr, "sweep_bench: jobs still in the queue: %s\n",
-                     ids.substr(0, 400).c_str());
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
+    const std::string ids = JoinIds(job_ids);
+    if (CancelJobs(*ssh, job_ids, kName, {.scancel_s = 120, .squeue_s = 60}))
+      std::printf("cleanup: %zu jobs cancelled, none left in the queue\n",
+                  job_ids.size());
+    else
+      std::fprintf(stderr, "sweep_bench: jobs still in the queue: %s\n",
+                   ids.substr(0, 400).c_str());
     // The journal still lists the sweep's jobs: not cancelled twice.
     cancelled.insert(cancelled.end(), job_ids.begin(), job_ids.end());
     job_ids.clear();
@@ -408,31 +251,9 @@ struct Scratch {
 
   void Clean() {
     CancelAll();
-    if (ssh != nullptr && !remote_root.empty()) {
-      (void)ssh->Run({"rm", "-rf", "--", remote_root}, Plain(120));
-      remote_root.clear();
-    }
-    if (!local_dir.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(local_dir, ec);
-      local_dir.clear();
-    }
+    RemoveDirs(120);
   }
 };
-
-std::string ProfileYaml(const std::string& name, const remote::SshOptions& so,
-                        const std::string& root, int max_array,
-                        const std::string& setup) {
-  return "name: " + name +
-         "\nscheduler: slurm\naccess:\n  kind: ssh\n  host: " + so.host +
-         "\n  port: " + std::to_string(so.port) + "\n  user: " + so.user +
-         "\n  identity_file: " + so.identity_file +
-         "\n  known_hosts: " + so.known_hosts +
-         "\nshell:\n  login: [bash, -l]\n  setup:\n    - '" + setup +
-         "'\npaths:\n  work_root: " + root + "/work\n  log_root: " + root +
-         "/logs\nlimits: {max_array_size: " + std::to_string(max_array) +
-         ", max_concurrent_jobs: 2, min_query_interval_seconds: 0}\n";
-}
 
 // The sweep under test.
 json SweepDoc(int tasks) {
@@ -446,17 +267,10 @@ json SweepDoc(int tasks) {
 }
 
 int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
-          const remote::SshOptions& so, const std::string& config,
-          const std::string& alias, const std::string& work) {
+          const Testbed& tb) {
   // Local scratch: the experiment repository, query cache, repo registry.
-  const char* tmp = std::getenv("TMPDIR");
-  std::string dir = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") +
-                    "/sweep-bench-XXXXXX";
-  if (::mkdtemp(dir.data()) == nullptr) {
-    std::perror("sweep_bench: mkdtemp");
-    return 1;
-  }
-  scratch.local_dir = dir;
+  if (!scratch.MakeLocal("sweep-bench", kName)) return 1;
+  const std::string dir = scratch.local_dir;
   const std::string repo = dir + "/repo";
   std::filesystem::create_directories(repo + "/.hpc-mcp/profiles");
   ::setenv("HPC_MCP_CACHE_DIR", (dir + "/cache").c_str(), 1);
@@ -465,35 +279,18 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
   ::setenv("XDG_STATE_HOME", (dir + "/state").c_str(), 1);
 
   // Remote scratch: scripts, logs, the wrappers and their call log.
-  auto made = ssh.Run({"mktemp", "-d", work + "/sweep-bench-XXXXXX"}, Plain());
-  if (!made.ok() || !made->ok()) {
-    std::fprintf(
-        stderr, "sweep_bench: mktemp -d on the testbed failed: %s\n",
-        made.ok() ? made->err.c_str() : made.status().ToString().c_str());
-    return 1;
-  }
-  const std::string root = made->out.substr(0, made->out.find('\n'));
-  scratch.remote_root = root;
+  if (!scratch.MakeRemote(tb.work, "sweep-bench", kName)) return 1;
+  const std::string root = scratch.remote_root;
   scratch.per_job_name =
       "sweep-bench-perjob-" + root.substr(root.find_last_of('-') + 1);
 
   // The largest array the testbed takes, and how many jobs it holds.
-  int max_array_size = 0, max_job_count = 0, min_job_age = 300;
-  auto cfg = ssh.Run({"scontrol", "show", "config"}, Plain());
-  if (cfg.ok() && cfg->ok()) {
-    std::istringstream in(cfg->out);
-    std::string line;
-    for (int guard = 0; guard < 100000 && std::getline(in, line); ++guard) {
-      const size_t eq = line.find('=');
-      if (eq == std::string::npos) continue;
-      if (line.rfind("MaxArraySize", 0) == 0)
-        max_array_size = std::atoi(line.c_str() + eq + 1);
-      if (line.rfind("MaxJobCount", 0) == 0)
-        max_job_count = std::atoi(line.c_str() + eq + 1);
-      if (line.rfind("MinJobAge", 0) == 0)
-        min_job_age = std::atoi(line.c_str() + eq + 1);
-    }
-  }
+  std::map<std::string, int> slurm_config = {
+      {"MaxArraySize", 0}, {"MaxJobCount", 0}, {"MinJobAge", 300}};
+  ReadSlurmConfig(ssh, &slurm_config);
+  const int max_array_size = slurm_config["MaxArraySize"];
+  const int max_job_count = slurm_config["MaxJobCount"];
+  const int min_job_age = slurm_config["MinJobAge"];
   // Indices 0..size-1 must stay below MaxArraySize.
   const int max_array =
       max_array_size > 1 ? std::min(1000, max_array_size - 1) : 1000;
@@ -533,38 +330,15 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
       ssh.Describe().c_str(), max_array_size, max_array, max_job_count, in_use);
 
   // Counting wrappers, first in PATH through the profile's setup line.
-  const char* names[] = {"sbatch", "squeue", "sacct", "scontrol"};
-  auto which = ssh.Run(
-      {"bash", "-lc", "command -v sbatch squeue sacct scontrol"}, Plain());
-  std::vector<std::string> real;
-  if (which.ok() && which->ok()) {
-    std::istringstream in(which->out);
-    std::string line;
-    for (int guard = 0; guard < 10 && std::getline(in, line); ++guard)
-      if (!line.empty()) real.push_back(line);
-  }
-  if (real.size() != 4) {
-    std::fprintf(stderr,
-                 "sweep_bench: sbatch/squeue/sacct/scontrol not found\n");
-    return 1;
-  }
   const std::string calls = root + "/calls";
-  for (int i = 0; i < 4; ++i) {
-    std::string body = "#!/bin/sh\necho " + std::string(names[i]) + " >> " +
-                       remote::ShellQuote(calls) + "\nexec " +
-                       remote::ShellQuote(real[i]) + " \"$@\"\n";
-    Status w = ssh.WriteFileAtomic(root + "/bin/" + names[i], body, 0755);
-    if (!w.ok()) {
-      std::fprintf(stderr, "sweep_bench: %s\n", w.ToString().c_str());
-      return 1;
-    }
-  }
+  if (!WriteCountingWrappers(ssh, root, calls,
+                             {"sbatch", "squeue", "sacct", "scontrol"}, kName))
+    return 1;
   std::ofstream(repo + "/.hpc-mcp/profiles/bench-sweep.yaml") << ProfileYaml(
-      "bench-sweep", so, root, max_array, "export PATH=" + root + "/bin:$PATH");
-  auto read_calls = [&] {
-    auto t = ssh.ReadFile(calls, 0, 8 << 20);
-    return t.ok() ? CountCalls(*t) : std::map<std::string, int>{};
-  };
+      "bench-sweep", tb.ssh, root, "export PATH=" + root + "/bin:$PATH",
+      "max_array_size: " + std::to_string(max_array) +
+          ", max_concurrent_jobs: 2, min_query_interval_seconds: 0");
+  auto read_calls = [&] { return ReadCallLog(ssh, calls, 8 << 20); };
 
   // 1a. The plan, on this machine.
   const json doc = SweepDoc(n_tasks);
@@ -611,11 +385,11 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
   }
   // Connected before the clock starts, as a server's session would be.
   (void)(*cl)->remote->Run({"true"}, Plain());
-  auto counting = std::make_shared<CountingRemote>((*cl)->remote);
-  (*cl)->remote = counting;
-  auto sched = hpc::cluster::MakeScheduler((*cl)->profile, counting);
-  if (!sched.ok()) return 1;
-  (*cl)->scheduler = std::move(*sched);
+  // Counts file writes too: what a submission costs besides its sbatch
+  // calls (sbatch runs as `flock ... sbatch`, so the wrappers count it).
+  auto counted = CountThrough(**cl, /*count_files=*/true);
+  if (!counted.ok()) return 1;
+  const std::shared_ptr<CountingRemote> counting = *counted;
   const json args = {{"profile", "bench-sweep"}, {"sweep", doc}};
   const auto tp = Clock::now();
   auto req = sweep::ParseSubmitSweepRequest(repo, args);
@@ -659,25 +433,19 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
   runs::PollRequest preq;
   preq.run_ids = {sweep_id};
   std::vector<double> poll_ms;
-  int poll_fail = 0, squeue_min = 1 << 30, squeue_max = 0, sacct_max = 0;
+  int poll_fail = 0;
+  PerPoll per_poll;
   std::map<std::string, int> poll_calls_total;
   {
-    auto warm = runs::PollRuns(**store, preq);
-    if (!warm.ok() || !warm->errors.empty() || warm->runs.size() != 1) {
-      std::fprintf(stderr, "sweep_bench: PollRuns: %s\n",
-                   !warm.ok()             ? warm.status().ToString().c_str()
-                   : warm->errors.empty() ? "no run"
-                                          : warm->errors[0].c_str());
-      ++poll_fail;
-    } else {
-      const json& v = warm->runs[0];
+    if (const auto warm = WarmUpPoll(**store, preq, kName))
       std::printf("PollRuns warm-up: sweep %s is %s, tasks %s\n",
-                  sweep_id.c_str(), v.value("state", "?").c_str(),
-                  v.value("sweep", json::object())
+                  sweep_id.c_str(), warm->value("state", "?").c_str(),
+                  warm->value("sweep", json::object())
                       .value("counts", json::object())
                       .dump()
                       .c_str());
-    }
+    else
+      ++poll_fail;
     auto before = read_calls();
     const auto start = Clock::now();
     for (int i = 0;
@@ -688,9 +456,7 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
       auto after = read_calls();
       const auto c = Minus(after, before);
       before = std::move(after);
-      squeue_min = std::min(squeue_min, Get(c, "squeue"));
-      squeue_max = std::max(squeue_max, Get(c, "squeue"));
-      sacct_max = std::max(sacct_max, Get(c, "sacct"));
+      per_poll.Add(c);
       for (const auto& [k, v] : c) poll_calls_total[k] += v;
       if (!r.ok() || !r->errors.empty() || r->runs.size() != 1) ++poll_fail;
     }
@@ -711,7 +477,7 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
         it != (*t)->runs.end() && it->second.sweep)
       for (const auto& b : it->second.sweep->batches)
         if (!b.job_id.empty()) array_ids.push_back(b.job_id);
-  const std::string array_list = JoinIds(array_ids, array_ids.size());
+  const std::string array_list = JoinIds(array_ids);
   auto median_of_3 = [&](const std::vector<std::string>& argv, size_t* lines) {
     std::vector<double> ms;
     for (int i = 0; i < 3 && !g_stop; ++i) {
@@ -775,15 +541,11 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
   const double squeue_k_ms =
       held.empty() ? 0
                    : median_of_3({"squeue", "--noheader", "--states=all",
-                                  "--jobs=" + JoinIds(held, held.size())},
+                                  "--jobs=" + JoinIds(held)},
                                  nullptr);
 
   // 2b. sbatch per job, an ssh process and connection each.
   remote::LocalRemote local;
-  auto via_ssh = [&](const std::vector<std::string>& argv) {
-    return std::vector<std::string>{"ssh", "-F", config, alias,
-                                    remote::ShellJoin(argv)};
-  };
   std::vector<double> ssh_ms;
   int ssh_fail = 0;
   {
@@ -791,7 +553,7 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
     for (int i = 0; i < k && !g_stop && MsSince(start) < opt.cap_s * 1000;
          ++i) {
       const auto t0 = Clock::now();
-      auto r = local.Run(via_ssh(sbatch_argv), Plain(60));
+      auto r = local.Run(tb.SshCommand(sbatch_argv), Plain(60));
       ssh_ms.push_back(MsSince(t0));
       const std::string id = r.ok() && r->ok() ? ParsableId(r->out) : "";
       if (id.empty()) {
@@ -813,7 +575,7 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
     for (int i = 0; i < n && !g_stop && MsSince(start) < opt.cap_s * 1000;
          ++i) {
       const auto t0 = Clock::now();
-      auto r = local.Run(via_ssh({"squeue", "-j", held[i]}), Plain(60));
+      auto r = local.Run(tb.SshCommand({"squeue", "-j", held[i]}), Plain(60));
       ssh_q_ms.push_back(MsSince(t0));
       if (!r.ok() || !r->ok() || r->out.find(held[i]) == std::string::npos)
         ++ssh_q_fail;
@@ -855,12 +617,8 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
               "submit: ssh testbed sbatch per job",
               (Thousands(n) + " sbatch, " + Thousands(n) + " ssh").c_str(),
               Thousands(ssh_n_s).c_str(), ratio(ssh_n_s * 1000, submit_ms));
-  std::string ours_cmds = std::to_string(squeue_max) +
-                          " squeue, <=" + std::to_string(sacct_max) + " sacct";
-  if (squeue_min != squeue_max && poll.n > 0)
-    ours_cmds = std::to_string(squeue_min) + "-" + ours_cmds;
   std::printf("%-50s %-34s %11.1f ms %10s\n", "poll: hpc-mcp PollRuns (mean)",
-              ours_cmds.c_str(), poll.mean, "1");
+              per_poll.Text(/*with_other=*/false).c_str(), poll.mean, "1");
   std::printf("%-50s %-34s %11.1f ms %9.2fx\n",
               "poll: one squeue over N rows, libssh2 (measured)", "1 squeue",
               squeue_sweep_ms, ratio(squeue_sweep_ms, poll.mean));
@@ -910,8 +668,7 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
   std::printf("  held jobs submitted: %zu (cancelled)\n", held_count);
 
   const bool sbatch_met = sbatch_ours == static_cast<int>(arrays);
-  const bool poll_met = poll.n > 0 && poll.failures == 0 && squeue_min == 1 &&
-                        squeue_max == 1 && sacct_max <= 1;
+  const bool poll_met = poll.n > 0 && poll.failures == 0 && per_poll.Met();
   std::printf("  target: sbatch calls == arrays planned (%d vs %zu): %s\n",
               sbatch_ours, arrays, sbatch_met ? "met" : "NOT met");
   std::printf("  target: every poll 1 squeue and at most 1 sacct: %s\n",
@@ -924,9 +681,7 @@ int Bench(const Options& opt, Scratch& scratch, remote::SshRemote& ssh,
   return met && sbatch_met && poll_met && baseline_ok ? 0 : 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   Options opt;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -957,63 +712,17 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
-  const char* tmp = std::getenv("TMPDIR");
-  const char* tb_dir = std::getenv("TESTBED_DIR");
-  const std::string tb = tb_dir != nullptr && *tb_dir
-                             ? std::string(tb_dir)
-                             : std::string(tmp ? tmp : "/tmp") + "/hpc-testbed";
-  auto file = hpc::bench::ReadEnvSh(tb + "/env.sh");
-  auto get = [&](const char* name) {
-    const char* v = std::getenv(name);
-    return v != nullptr && *v != '\0' ? std::string(v) : file[name];
-  };
-  remote::SshOptions so;
-  so.host = get("TESTBED_SSH_HOST");
-  so.port = std::atoi(get("TESTBED_SSH_PORT").c_str());
-  so.user = get("TESTBED_SSH_USER");
-  so.identity_file = get("TESTBED_SSH_KEY");
-  so.known_hosts = get("TESTBED_KNOWN_HOSTS");
-  const std::string config = get("TESTBED_SSH_CONFIG");
-  const std::string alias = get("TESTBED_SSH_ALIAS");
-  std::string work = get("TESTBED_WORK");
-  if (work.empty()) work = tb + "/work";
-  if (so.host.empty() || so.port == 0 || alias.empty() || config.empty() ||
-      so.identity_file.empty() || so.known_hosts.empty()) {
-    std::fprintf(stderr,
-                 "sweep_bench: no testbed (TESTBED_SSH_* unset and no "
-                 "env.sh): run scripts/testbed/up.sh first\n");
-    return 2;
-  }
-  if (!IsLoopback(so.host)) {
-    std::fprintf(stderr, "sweep_bench: %s is not a loopback address\n",
-                 so.host.c_str());
-    return 2;
-  }
+  InstallStopHandlers();
+  const std::optional<Testbed> tb = FindTestbed(kName);
+  if (!tb) return 2;
   std::printf(
       "sweep_bench: %d tasks, %d held jobs per per-job mode, %d "
       "polls, %d plan runs, cap %.0f s per measurement\n",
       opt.tasks, opt.per_job, opt.polls, opt.plan_runs, opt.cap_s);
-  remote::SshRemote ssh(so);
-  Scratch scratch;
-  scratch.ssh = &ssh;
-  int rc = 1;
-  try {
-    rc = Bench(opt, scratch, ssh, so, config, alias, work);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sweep_bench: %s\n", e.what());
-    rc = 1;
-  }
-  if (g_stop) std::fprintf(stderr, "sweep_bench: interrupted\n");
-  scratch.Clean();
-  // _Exit: the process-wide Remotes of cluster::ConnectRemote are static
-  // objects whose libssh2 sessions would be torn down after OpenSSL's own
-  // exit handlers ran (a crash in libcrypto at exit).
-  std::fflush(nullptr);
-  std::_Exit(rc);
+  RunOnTestbed(kName, *tb, Bench, opt);
 }
+
+}  // namespace
+}  // namespace hpc::bench
+
+int main(int argc, char** argv) { return hpc::bench::Main(argc, argv); }
