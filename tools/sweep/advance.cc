@@ -14,10 +14,6 @@
 #include "tools/sweep/retry.h"
 
 namespace hpc::sweep {
-namespace launch {
-bool PollsDispatch();  // launcher.cc
-}  // namespace launch
-
 namespace {
 
 using cluster::JobState;

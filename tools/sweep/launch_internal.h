@@ -76,6 +76,9 @@ Status AppendChanges(runs::RunStore& store, const std::string& sweep_id,
 Status SyncState(runs::RunStore& store, const std::string& sweep_id, const Loaded& l,
                  const std::string& reason, std::vector<std::string>& errors);
 
+// SetPollsDispatch's setting (launcher.h).
+bool PollsDispatch();
+
 // Whether every task `task` depends on (matched and whole-phase) is done.
 // `stuck` is set when one of them can no longer get done without a person.
 bool DependenciesDone(const Loaded& l, const SweepState& s, uint32_t task, bool* stuck);
