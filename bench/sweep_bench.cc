@@ -211,7 +211,7 @@ struct Scratch : ScratchDirs {
       (void)ssh->Run({"bash", "-c",
                       "for f in \"$1\"/*.submit.lock; do [ -e \"$f\" ] && "
                       "flock -w 150 \"$f\" true; done; exit 0",
-                      "_", remote_root + "/work/runs/" + id},
+                      "_", WorkRoot(remote_root) + "/runs/" + id},
                      Plain(200));
       auto q = ssh->Run({"squeue", "--me", "--noheader", "--format=%F|%j"},
                         Plain(60));

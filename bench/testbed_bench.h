@@ -277,6 +277,10 @@ inline void ReadSlurmConfig(remote::Remote& ssh,
 // A Slurm profile (tools/cluster/profile.h) that reaches the testbed over
 // SSH, with its work and log roots under `root` there; `setup` (if any) is
 // its shell's one setup line, `limits` the inside of its limits mapping.
+// The work root of a profile ProfileYaml writes for scratch root `root`:
+// where runs and sweeps keep their scripts and submit locks.
+inline std::string WorkRoot(const std::string& root) { return root + "/work"; }
+
 inline std::string ProfileYaml(const std::string& name,
                                const remote::SshOptions& so,
                                const std::string& root,
@@ -289,7 +293,7 @@ inline std::string ProfileYaml(const std::string& name,
       "\n  identity_file: " + so.identity_file +
       "\n  known_hosts: " + so.known_hosts + "\nshell:\n  login: [bash, -l]\n";
   if (!setup.empty()) y += "  setup:\n    - '" + setup + "'\n";
-  y += "paths:\n  work_root: " + root + "/work\n  log_root: " + root +
+  y += "paths:\n  work_root: " + WorkRoot(root) + "\n  log_root: " + root +
        "/logs\nlimits: {" + limits + "}\n";
   return y;
 }

@@ -52,6 +52,13 @@ struct McpClient {
   }
 };
 
+// How many of `events` (RunRepo::Events) are named `name`.
+inline int CountEvents(const std::vector<json>& events, const std::string& name) {
+  int n = 0;
+  for (const auto& e : events) n += e["name"] == name;
+  return n;
+}
+
 class RunRepo {
  public:
   RunRepo() {

@@ -18,13 +18,8 @@ namespace {
 
 using Catch::Contains;
 using nlohmann::json;
+using testing::CountEvents;
 using testing::RunRepo;
-
-int CountEvents(const std::vector<json>& events, const std::string& name) {
-  int n = 0;
-  for (const auto& e : events) n += e["name"] == name;
-  return n;
-}
 
 json Values(int n) {
   json v = json::array();

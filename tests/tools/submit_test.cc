@@ -19,13 +19,8 @@ namespace hpc {
 namespace {
 
 using nlohmann::json;
+using testing::CountEvents;
 using testing::RunRepo;
-
-int CountEvents(const std::vector<json>& events, const std::string& name) {
-  int n = 0;
-  for (const auto& e : events) n += e["name"] == name;
-  return n;
-}
 
 // The scheduler's jobs carrying `tag` (what adoption searches).
 std::vector<std::string> JobsWithTag(RunRepo& repo, const std::string& tag) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "tools/cluster/job_request.h"
@@ -400,6 +401,7 @@ std::vector<JobStatus> ParseSacct(std::string_view out, int utc_offset) {
   std::vector<JobStatus> jobs;
   std::map<std::string, size_t> index;
   std::map<std::string, std::pair<int, int>> batch_exit;
+  std::set<std::string> from_range;  // Rows that came from a bracketed row.
   for (std::string_view line : text::Lines(out)) {
     if (Trim(line).empty()) continue;
     auto f = Fields(line, 8);
@@ -413,17 +415,26 @@ std::vector<JobStatus> ParseSacct(std::string_view out, int utc_offset) {
           batch_exit[std::string(id.substr(0, dot))] = *e;
       continue;
     }
+    // A bracketed row ("7_[0-3]") is the array's tasks still folded in its
+    // record, e.g. cancelled while pending; its range may name tasks that
+    // also have rows of their own (they ran), and those rows are the truth.
+    const bool folded = id.find('[') != std::string_view::npos;
     for (std::string& one : ExpandArrayId(id)) {
       JobStatus s = MakeStatus(one, v[1], v[2], v[3], v[4], v[5], v[6],
                                utc_offset);
-      // sacct without --duplicates prints one row per job; should a
-      // requeued job appear twice, the later row is the newer.
       if (auto it = index.find(one); it != index.end()) {
+        if (folded && !from_range.count(one)) continue;
+        // sacct without --duplicates prints one row per job; should a
+        // requeued job appear twice, the later row is the newer.
         jobs[it->second] = std::move(s);
       } else {
         index[one] = jobs.size();
         jobs.push_back(std::move(s));
       }
+      if (folded)
+        from_range.insert(one);
+      else
+        from_range.erase(one);
     }
   }
   for (JobStatus& s : jobs) {

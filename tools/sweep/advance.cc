@@ -174,7 +174,14 @@ Status ObserveTasks(runs::RunStore& store, runs::Cluster& c, const runs::Run& ru
       case JobState::kUnknown:
         continue;
       default: {
-        if (DependencyCancelled(st)) {
+        // Slurm's accounting loses the reason of an aftercorr task
+        // cancelled while pending (Reason None once it left the queue):
+        // never started, while a task it depends on is not done, is the
+        // same thing.
+        bool dead_dependency = false;
+        if (DependencyCancelled(st) ||
+            (st.state == JobState::kCancelled && !st.start_time && !run.cancel_requested &&
+             !launch::DependenciesDone(l, s, i, &dead_dependency))) {
           ch["s"] = "blocked";
           ch["c"] = "dependency";
           ch["m"] = "a task it depends on did not succeed; it runs once that task is done";

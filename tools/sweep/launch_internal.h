@@ -61,9 +61,12 @@ Status Dispatch(runs::RunStore& store, runs::Cluster& c, const std::string& swee
 
 // Reconciles batches left without a job id (adopting them by tag) and,
 // with `dispatch`, submits those never submitted and the plan's batches
-// not yet journaled. REQUIRES: the caller holds the submit lock.
+// not yet journaled: `built` when the caller has just built them
+// (submit_sweep), else planned and built again. REQUIRES: the caller holds
+// the submit lock.
 Status FinishSubmission(runs::RunStore& store, runs::Cluster& c, const std::string& sweep_id,
-                        const Loaded& l, bool dispatch);
+                        const Loaded& l, bool dispatch,
+                        const std::vector<BatchPlan>* built = nullptr);
 
 // Appends a tasks_changed event when `changes` is not empty.
 Status AppendChanges(runs::RunStore& store, const std::string& sweep_id,

@@ -223,12 +223,14 @@ Result<BatchPlan> Rebuild(const runs::Cluster& c, const Loaded& l, const std::st
 }  // namespace
 
 Status FinishSubmission(runs::RunStore& store, runs::Cluster& c, const std::string& sweep_id,
-                        const Loaded& l, bool dispatch) {
+                        const Loaded& l, bool dispatch, const std::vector<BatchPlan>* built) {
   auto table = store.Load();
   if (!table.ok()) return table.status();
   const runs::Run& run = (*table)->runs.at(sweep_id);
   if (run.cancel_requested) return Status::Ok();
-  const std::vector<BatchPlan> plan = PlanBatches(PlanOf(l, run));
+  std::vector<BatchPlan> planned;
+  if (!built) planned = PlanBatches(PlanOf(l, run));
+  const std::vector<BatchPlan>& plan = built ? *built : planned;
   // Batches journaled without a job id: adopted by tag, or sent again.
   for (const BatchRecord& rec : run.sweep->batches) {
     if (!rec.job_id.empty() || rec.failed) continue;
@@ -262,7 +264,7 @@ Status FinishSubmission(runs::RunStore& store, runs::Cluster& c, const std::stri
     if (!now.ok()) return now.status();
     const SweepState& s = *(*now)->runs.at(sweep_id).sweep;
     if (s.batch_index.count(b.id)) continue;
-    HPC_RETURN_IF_ERROR(Build(c, l, sweep_id, b));
+    if (!built) HPC_RETURN_IF_ERROR(Build(c, l, sweep_id, b));
     if (Status r = ResolveAfter(s, b); !r.ok()) {
       if (r.reason() == "dependency_pending") continue;  // A later poll.
       if (r.reason() != "dependency_failed") return r;
@@ -558,7 +560,8 @@ Result<json> SubmitSweep(runs::RunStore& store, runs::Cluster& c, const SubmitSw
     std::lock_guard cache(g_cache_mu);
     (*g_cache)[hash] = req.loaded;
   }
-  HPC_RETURN_IF_ERROR(launch::FinishSubmission(store, c, sweep_id, l, /*dispatch=*/true));
+  HPC_RETURN_IF_ERROR(
+      launch::FinishSubmission(store, c, sweep_id, l, /*dispatch=*/true, &batches));
   std::vector<std::string> ignored;
   HPC_RETURN_IF_ERROR(launch::SyncState(store, sweep_id, l, "", ignored));
   auto done = store.Load();

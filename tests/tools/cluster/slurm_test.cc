@@ -313,6 +313,24 @@ TEST_CASE("slurm: sacct with steps, every outcome (captured)", "[unit][slurm]") 
   CHECK(Find(rows, ids["dep-afterok"])->reason.empty());  // Stale "Dependency".
 }
 
+TEST_CASE("slurm: a folded array record does not overwrite its tasks' own rows (captured)",
+          "[unit][slurm]") {
+  // Element 0 ran and failed; element 1 was cancelled while pending. The
+  // folded "5943_[0-1]" row comes after 5943_0's own row.
+  auto c = LoadCapture("slurm/sacct_aftercorr_folded");
+  REQUIRE_FALSE(c.command.empty());
+  auto rows = slurm::ParseSacct(c.out, 0);
+  REQUIRE(rows.size() == 2);
+  const JobStatus* ran = Find(rows, "5943_0");
+  REQUIRE(ran);
+  CHECK(ran->state == JobState::kFailed);
+  CHECK(ran->exit_code == 3);
+  const JobStatus* never = Find(rows, "5943_1");
+  REQUIRE(never);
+  CHECK(never->state == JobState::kCancelled);
+  CHECK_FALSE(never->start_time.has_value());
+}
+
 TEST_CASE("slurm: sacct -X rows (captured)", "[unit][slurm]") {
   auto ids = CaseIds();
   auto rows = slurm::ParseSacct(LoadCapture("slurm/sacct_all").out, 0);

@@ -39,6 +39,18 @@ json Range(int n) {
   return values;
 }
 
+// 2,500 teachers, then two students each ("student N after teacher N").
+json Distill2500() {
+  json doc = json::parse(R"({"name": "distill", "phases": [
+      {"name": "teacher", "command": ["teach", "${N}"]},
+      {"name": "student", "command": ["distill", "${N}", "${seed}"],
+       "depends_on": [{"phase": "teacher", "match": ["N"]}]}]})");
+  doc["phases"][0]["parameters"]["grid"]["N"] = Range(2500);
+  doc["phases"][1]["parameters"]["grid"]["N"] = Range(2500);
+  doc["phases"][1]["parameters"]["seeds"] = {1, 2};
+  return doc;
+}
+
 // A one-phase sweep "big" of `n` tasks, parameter i = 0..n-1.
 json Grid(int n) {
   json doc = {{"name", "big"}, {"command", {"python", "train.py", "${i}"}}};
@@ -178,13 +190,7 @@ TEST_CASE(
     "student N after teacher N: arrays aligned element by element, "
     "aftercorr",
     "[unit][sweep]") {
-  json doc = json::parse(R"({"name": "distill", "phases": [
-      {"name": "teacher", "command": ["teach", "${N}"]},
-      {"name": "student", "command": ["distill", "${N}", "${seed}"],
-       "depends_on": [{"phase": "teacher", "match": ["N"]}]}]})");
-  doc["phases"][0]["parameters"]["grid"]["N"] = Range(2500);
-  doc["phases"][1]["parameters"]["grid"]["N"] = Range(2500);
-  doc["phases"][1]["parameters"]["seeds"] = {1, 2};
+  json doc = Distill2500();
   Planned p = PlanOf(doc, 1000, 2);
   const Plan& plan = p.plan;
   const auto& tasks = p.expansion.tasks;
@@ -316,13 +322,7 @@ TEST_CASE("the wall-clock estimate is the waves' longest arrays, summed",
         json::parse(R"({"known": false, "unknown_phases": ["big"]})"));
 
   // Two phases: teacher waves then student waves.
-  json doc = json::parse(R"({"name": "distill", "phases": [
-      {"name": "teacher", "command": ["teach", "${N}"]},
-      {"name": "student", "command": ["distill", "${N}", "${seed}"],
-       "depends_on": [{"phase": "teacher", "match": ["N"]}]}]})");
-  doc["phases"][0]["parameters"]["grid"]["N"] = Range(2500);
-  doc["phases"][1]["parameters"]["grid"]["N"] = Range(2500);
-  doc["phases"][1]["parameters"]["seeds"] = {1, 2};
+  json doc = Distill2500();
   Planned two = PlanOf(doc, 1000, 2);
   Durations both;
   both.by_phase = {{"teacher", 600}, {"student", 1200}};

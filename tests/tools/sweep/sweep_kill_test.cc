@@ -81,6 +81,7 @@ void KillDuringSweep(RunRepo& repo, const std::string& profile, const std::strin
   }
   REQUIRE(finished);
   INFO(kills << " kills");
+  CHECK(kills >= 1);  // Else nothing here was killed mid-submission.
   json done = repo.WaitEnded(sweep_id, std::chrono::seconds(300));
   INFO(done.dump());
   CHECK(done["state"] == "completed");
@@ -118,15 +119,16 @@ TEST_CASE("kill -9 during a sweep's submission on the local profile loses and re
                            "paths:\n  work_root: " + repo.path() + "/cluster/jobs\n  log_root: " +
                                repo.path() + "/cluster/logs\n"
                                "limits: {max_array_size: 1, min_query_interval_seconds: 0}\n");
-  KillDuringSweep(repo, "one", repo.path(), 24, 600);
+  KillDuringSweep(repo, "one", repo.path(), 24, 300);
 }
 
 TEST_CASE("kill -9 during a sweep's submission on the Slurm testbed loses and repeats nothing",
           "[sweep][kill][testbed][slurm]") {
   RunRepo repo;
   const std::string root = repo.AddTestbedProfile(
-      "tb-kill", "slurm", "{max_array_size: 2, max_concurrent_jobs: 4, min_query_interval_seconds: 0}");
-  KillDuringSweep(repo, "tb-kill", root + "/work", 40, 2000);
+      "tb-kill", "slurm", "{max_array_size: 1, max_concurrent_jobs: 8, min_query_interval_seconds: 0}");
+  // 40 submissions of ~10-20 ms each: killed within the first 250 ms.
+  KillDuringSweep(repo, "tb-kill", root + "/work", 40, 250);
 }
 
 }  // namespace
