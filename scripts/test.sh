@@ -77,8 +77,30 @@ for stage in "${STAGES[@]}"; do
   esac
 done
 
+# digest LOG: what failed in a stage, short enough to survive in the tail of
+# a long CI log (the fuzz stage alone prints thousands of lines): Catch2's
+# failure blocks (from the dashed header to the ===== rule after a FAILED or
+# an unexpected exception), else the lines that say FAIL.
+digest() {
+  local log=$1
+  if grep -q '^=\{79\}$' "$log"; then
+    awk '/^-{79}$/ && !inblock { inblock = 1; n = 0 }
+         inblock { block[++n] = $0 }
+         inblock && /FAILED|unexpected exception/ { bad = 1 }
+         /^={79}$/ { if (bad) for (i = 1; i <= n && i <= 40; i++) print block[i];
+                     inblock = 0; bad = 0; n = 0 }' "$log"
+  else
+    grep -E 'FAIL|not ok|Error' "$log"
+  fi | head -150
+}
+
 echo
 if ((${#failed_stages[@]})); then
+  for stage in "${failed_stages[@]}"; do
+    echo "=== what failed in $stage:"
+    digest "$logs/$stage.log"
+  done
+  echo
   echo "failed stages: ${failed_stages[*]}"
 else
   echo "all stages passed: ${STAGES[*]}"

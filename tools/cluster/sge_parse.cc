@@ -36,6 +36,40 @@ bool IsJobNumber(std::string_view s) {
                                    [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// Grid Engine 8.1.9's qstat -xml -j names the element of each task of a job
+// that sge_qmaster reloaded from its spool (any job queued or running across
+// a qmaster restart) after its list, "<JATASK:     102.>" ... "</JATASK:
+// 102.>", which is no XML name. One such job among the user's would make
+// every -j answer unreadable, so the name is cut at the ':' before parsing.
+std::string RepairElementNames(std::string_view doc) {
+  std::string out;
+  out.reserve(doc.size());
+  size_t i = 0;
+  while (i < doc.size()) {
+    size_t lt = doc.find('<', i);
+    if (lt == std::string_view::npos) break;
+    size_t gt = doc.find('>', lt);
+    if (gt == std::string_view::npos) break;
+    std::string_view tag = doc.substr(lt, gt - lt);  // Without the '>'.
+    if (tag.starts_with("<JATASK:") || tag.starts_with("</JATASK:"))
+      tag = tag.substr(0, tag.find(':'));
+    out.append(doc.substr(i, lt - i)).append(tag) += '>';
+    i = gt + 1;
+  }
+  out.append(doc.substr(i));
+  return out;
+}
+
+// The root of a qstat -xml document; `what` names the command in errors.
+Result<xml::Element> ParseQstatDocument(std::string_view doc,
+                                        std::string_view what) {
+  auto root = xml::Parse(RepairElementNames(doc));
+  if (!root.ok())
+    return Internal("cannot read " + std::string(what) +
+                    " output: " + root.status().message());
+  return root;
+}
+
 // "12.3" -> "12"; "12" -> "12".
 std::string BaseId(std::string_view id) {
   return std::string(id.substr(0, id.find('.')));
@@ -349,9 +383,8 @@ std::vector<std::string> QstatArgv() {
 
 Result<std::vector<JobStatus>> ParseQstatXml(std::string_view doc,
                                              int utc_offset) {
-  auto root = xml::Parse(doc);
-  if (!root.ok())
-    return Internal("cannot read qstat -xml output: " + root.status().message());
+  auto root = ParseQstatDocument(doc, "qstat -xml");
+  if (!root.ok()) return root.status();
   std::vector<const xml::Element*> jobs;
   root->FindAll("job_list", &jobs);
   std::vector<JobStatus> out;
@@ -513,10 +546,8 @@ std::vector<std::string> QstatUserArgv() {
 }
 
 Result<std::vector<std::string>> ParseQstatJobNumbers(std::string_view doc) {
-  auto root = xml::Parse(doc);
-  if (!root.ok())
-    return Internal("cannot read qstat -xml output: " +
-                    root.status().message());
+  auto root = ParseQstatDocument(doc, "qstat -xml");
+  if (!root.ok()) return root.status();
   std::vector<const xml::Element*> jobs;
   root->FindAll("job_list", &jobs);
   std::vector<std::string> ids;
@@ -535,10 +566,8 @@ std::vector<std::string> QstatContextArgv(const std::vector<std::string>& ids) {
 
 Result<std::vector<std::string>> ParseJobsWithComment(
     std::string_view doc, std::string_view comment) {
-  auto root = xml::Parse(doc);
-  if (!root.ok())
-    return Internal("cannot read qstat -xml -j output: " +
-                    root.status().message());
+  auto root = ParseQstatDocument(doc, "qstat -xml -j");
+  if (!root.ok()) return root.status();
   // What 8.1.9 prints for a value holding '<' (its escaping bug).
   std::string garbled;
   for (char c : comment)

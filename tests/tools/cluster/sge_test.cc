@@ -9,6 +9,7 @@
 #include "tests/support/fake_remote.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/testdata.h"
+#include "tools/cluster/mini_xml.h"
 #include "tools/cluster/text.h"
 #include "tools/remote/local_process.h"
 
@@ -509,6 +510,25 @@ TEST_CASE("sge: find by comment, qstat -xml -u and -j (captured by hand)",
   REQUIRE(unknown.ok());
   CHECK(unknown->empty());
   CHECK_FALSE(sge::ParseJobsWithComment("<detailed_job_info>", "x").ok());
+}
+
+TEST_CASE(
+    "sge: tasks reloaded by a restarted qmaster do not make qstat -xml -j "
+    "unreadable",
+    "[unit][sge]") {
+  CapturedCommand j = LoadCapture("extra/sge/qstat_j_xml_eqw_array");
+  auto id = j.ids;
+  // 8.1.9 names the element of each task it reloaded from its spool after
+  // a restart "JATASK:     102.".
+  CHECK_THAT(j.out, Catch::Contains("<JATASK:     " + id["eqw"] + ".>"));
+  CHECK_FALSE(xml::Parse(j.out).ok());
+  auto found = sge::ParseJobsWithComment(j.out, "hpc-mcp:eqwcase:one");
+  INFO((found.ok() ? "" : found.status().ToString()));
+  REQUIRE(found.ok());
+  CHECK(*found == std::vector<std::string>{id["tagged"]});
+  auto none = sge::ParseJobsWithComment(j.out, "hpc-mcp:eqwcase:two");
+  REQUIRE(none.ok());
+  CHECK(none->empty());
 }
 
 TEST_CASE("sge: find by comment reads the queue, then the comment records",
