@@ -96,6 +96,8 @@ json Run(const cluster::ClusterProfile& p) {
     if (shell.status == "ok") {
       auto sched = cluster::ProbeScheduler(p, r);
       checks.insert(checks.end(), sched.begin(), sched.end());
+      auto gpus = cluster::ProbeGpus(p, r);
+      checks.insert(checks.end(), gpus.begin(), gpus.end());
       auto home = cluster::RemoteHome(*remote);
       for (auto [label, root] : {std::pair{"work_root", p.work_root}, std::pair{"log_root", p.log_root}}) {
         if (root.empty()) {

@@ -80,6 +80,80 @@ TEST_CASE("preflight reports a failing setup line and an unreachable host", "[in
   CHECK(nchecks["login_shell"]["status"] == "skipped");
 }
 
+// A GPU host's profile (gpus.placement: nvidia-smi): the machine has no GPU,
+// so a setup line puts a stand-in nvidia-smi first on PATH that prints the
+// query's real format (tests/tools/cluster/gpus_test.cc reads real output).
+TEST_CASE(
+    "preflight lists a GPU host's GPUs, which are free, and fails without "
+    "nvidia-smi",
+    "[integration][gpus]") {
+  Repo repo;
+  const fs::path bin = repo.path / "bin";
+  fs::create_directories(bin);
+  auto smi = [&](const std::string& csv, int rc = 0) {
+    std::ofstream(repo.path / "smi.csv") << csv;
+    std::ofstream(bin / "nvidia-smi")
+        << "#!/bin/sh\ncat '" << (repo.path / "smi.csv").string() << "'\nexit "
+        << rc << "\n";
+    fs::permissions(bin / "nvidia-smi", fs::perms::owner_all);
+  };
+  const std::string gpus =
+      "gpus: {placement: nvidia-smi, free_below_mib: 1000}\n";
+  repo.Profile("gpuhost", "scheduler: local\naccess: {kind: local}\n" + gpus +
+                              "shell:\n  setup: [\"export PATH='" +
+                              bin.string() + "':$PATH\"]\n");
+  auto check = [&](const std::string& profile) {
+    json r = CallTool("preflight", {{"profile", profile},
+                                    {"repo", repo.path.string()},
+                                    {"refresh", true}});
+    INFO(r.dump(2));
+    REQUIRE_FALSE(r.value("isError", false));
+    return ByName(r["structuredContent"]["checks"])["gpus"];
+  };
+
+  smi("0, GPU-9d3a3f5e-2c71-6b2e-8f0a-1b7c1e1a4d11, 3, 81559\n"
+      "1, GPU-0b6c7e0f-61d5-3b7a-2d8e-55c2a1f0e9a2, 30211, 81559\n"
+      "2, GPU-5f1d2c3b-4a59-7e86-9d7c-0e1f2a3b4c5d, 999, 81559\n");
+  json ok = check("gpuhost");
+  CHECK(ok["status"] == "ok");
+  CHECK(ok["evidence"] ==
+        "3 GPU(s), 2 free (memory in use below 1000 MiB): 0: 3/81559 MiB; "
+        "1: 30211/81559 MiB (busy); 2: 999/81559 MiB");
+
+  smi("0, GPU-9d3a3f5e-2c71-6b2e-8f0a-1b7c1e1a4d11, 30211, 81559\n");
+  json busy = check("gpuhost");
+  CHECK(busy["status"] == "warn");
+  CHECK_THAT(busy["remediation"].get<std::string>(),
+             Catch::Contains("wait until one is free"));
+
+  // What nvidia-smi says on a machine whose driver sees no GPU.
+  smi("No devices were found\n", 6);
+  json none = check("gpuhost");
+  CHECK(none["status"] == "fail");
+  CHECK(none["evidence"] == "nvidia-smi exited 6: No devices were found");
+
+  smi("0, GPU-9d3a3f5e-2c71-6b2e-8f0a-1b7c1e1a4d11, [N/A]\n");
+  json garbled = check("gpuhost");
+  CHECK(garbled["status"] == "fail");
+  CHECK_THAT(garbled["evidence"].get<std::string>(),
+             Catch::Contains("cannot read nvidia-smi's answer") &&
+                 Catch::Contains("line 1"));
+
+  // Without the setup line there is no nvidia-smi on this machine's PATH.
+  repo.Profile("nosmi", "scheduler: local\naccess: {kind: local}\n" + gpus);
+  json missing = check("nosmi");
+  CHECK(missing["status"] == "fail");
+  CHECK_THAT(
+      missing["remediation"].get<std::string>(),
+      Catch::Contains("gpus.placement: none") && Catch::Contains("nosmi.yaml"));
+
+  // A profile without GPU placement has no gpus check.
+  json r = CallTool(
+      "preflight",
+      {{"profile", "local"}, {"repo", repo.path.string()}, {"refresh", true}});
+  CHECK(ByName(r["structuredContent"]["checks"]).count("gpus") == 0);
+}
+
 TEST_CASE("preflight checks Slurm over libssh2 and Grid Engine over OpenSSH on the testbed",
           "[integration][testbed]") {
   Repo repo;

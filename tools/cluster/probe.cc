@@ -1,6 +1,9 @@
 #include "tools/cluster/probe.h"
 
+#include <algorithm>
 #include <sstream>
+
+#include "tools/cluster/gpus.h"
 
 namespace hpc::cluster {
 namespace {
@@ -182,6 +185,50 @@ std::vector<Check> ProbeRoot(const std::string& label, const std::string& root,
                       status == "ok" ? "" : "free space before training writes checkpoints there"});
   }
   return checks;
+}
+
+std::vector<Check> ProbeGpus(const ClusterProfile& p, remote::Remote& remote) {
+  if (!p.gpus.nvidia_smi) return {};
+  const std::string fix =
+      "install the NVIDIA driver (it brings nvidia-smi) on " +
+      remote.Describe() + ", or set gpus.placement: none in " + p.source;
+  auto q = Run(remote, GpuQueryArgv());
+  if (!q.ok())
+    return {{"gpus", "fail", "nvidia-smi: " + q.status().message(), fix}};
+  if (!q->ok())
+    return {{"gpus", "fail",
+             "nvidia-smi exited " + std::to_string(q->exit_code) + ": " +
+                 Trimmed(LastLine(q->err.empty() ? q->out : q->err)),
+             fix}};
+  auto gpus = ParseGpuQuery(q->out);
+  if (!gpus.ok())
+    return {{"gpus", "fail",
+             "cannot read nvidia-smi's answer: " + gpus.status().message(),
+             "compare with `nvidia-smi " + GpuQueryArgv()[1] + " " +
+                 GpuQueryArgv()[2] + "` run by hand; " + fix}};
+  if (gpus->empty()) return {{"gpus", "fail", "nvidia-smi lists no GPU", fix}};
+  const std::vector<int> free = FreeGpus(*gpus, p.gpus.free_below_mib);
+  std::string evidence = std::to_string(gpus->size()) + " GPU(s), " +
+                         std::to_string(free.size()) +
+                         " free (memory in use below " +
+                         std::to_string(p.gpus.free_below_mib) + " MiB):";
+  for (const Gpu& g : *gpus) {
+    auto mib = [](const std::optional<int64_t>& v) {
+      return v ? std::to_string(*v) : std::string("?");
+    };
+    const bool is_free =
+        std::find(free.begin(), free.end(), g.index) != free.end();
+    evidence += " " + std::to_string(g.index) + ": " + mib(g.used_mib) + "/" +
+                mib(g.total_mib) + " MiB" + (is_free ? "" : " (busy)") + ";";
+  }
+  evidence.pop_back();
+  if (free.empty())
+    return {{"gpus", "warn", Trimmed(evidence),
+             "every GPU holds memory (another user's process, or one a job "
+             "left behind): "
+             "tasks asking for GPUs wait until one is free; see nvidia-smi on "
+             "the host"}};
+  return {{"gpus", "ok", Trimmed(evidence), ""}};
 }
 
 std::vector<Check> ProbeTools(remote::Remote& remote) {

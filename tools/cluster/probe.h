@@ -27,6 +27,14 @@ std::vector<Check> ProbeScheduler(const ClusterProfile& profile, remote::Remote&
 std::vector<Check> ProbeRoot(const std::string& label, const std::string& root,
                              remote::Remote& remote);
 
+// With gpus.placement: nvidia-smi (host and local profiles): the GPUs
+// nvidia-smi's query reports and which are free (memory in use below
+// gpus.free_below_mib); fail when the query does not work, since every
+// task asking for GPUs would then be refused; warn when none is free.
+// Nothing for other profiles.
+std::vector<Check> ProbeGpus(const ClusterProfile& profile,
+                             remote::Remote& remote);
+
 // python3 and wandb on the login shell's PATH (warn only).
 std::vector<Check> ProbeTools(remote::Remote& remote);
 
