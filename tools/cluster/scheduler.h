@@ -57,6 +57,12 @@ struct JobRequest {
   // GPUs a task takes only when no others are free, e.g. those a retried
   // task ran out of memory on. Ignored elsewhere.
   std::vector<int> avoid_gpus;
+  // Slurm and Grid Engine: nodes a retried task should not run on (those
+  // its failed attempt ran on; Slurm hostlists such as "gpu[01-02]" too).
+  // A preference: when the scheduler refuses the job because no other node
+  // could run it (a one-node partition), it is submitted without them.
+  // Ignored by host and local.
+  std::vector<std::string> avoid_nodes;
 };
 
 // Who holds a job that is still queued or running (JobOwner::active), as

@@ -41,6 +41,16 @@ class SgeScheduler : public Scheduler {
                                             *state}));
     auto res = RunSchedulerCommand(*remote_, UnderSubmitLock(r.submit_lock, *argv), Options(),
                                    "Grid Engine");
+    if (res.ok() && sge::NoSuitableQueue(*res) && !r.avoid_nodes.empty()) {
+      // Only the avoided hosts could run it: the preference yields. The
+      // refused qsub created no job.
+      JobRequest anywhere = r;
+      anywhere.avoid_nodes.clear();
+      argv = sge::QsubArgv(anywhere);
+      if (!argv.ok()) return argv.status();
+      res = RunSchedulerCommand(*remote_, UnderSubmitLock(r.submit_lock, *argv),
+                                Options(), "Grid Engine");
+    }
     if (!res.ok()) return res.status();
     if (!res->ok()) return sge::CommandError("qsub", *res, remote_->Describe());
     auto id = sge::ParseQsubOutput(res->out);

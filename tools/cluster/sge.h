@@ -83,6 +83,10 @@ Result<std::vector<std::string>> QsubArgv(const JobRequest& request);
 // The job id from `qsub -terse` ("12", arrays "8.1-100:1").
 Result<std::string> ParseQsubOutput(std::string_view out);
 
+// qsub -w e refused the job: no queue could run it (e.g. one that avoids
+// JobRequest::avoid_nodes, when those are the only hosts).
+bool NoSuitableQueue(const remote::CommandResult& r);
+
 Status CommandError(std::string_view command, const remote::CommandResult& r,
                     const std::string& where);
 

@@ -346,8 +346,20 @@ Result<std::vector<std::string>> QsubArgv(const JobRequest& r) {
     a.insert(a.end(), {"-hold_jid_ad", Join(jobs, ',')});
   if (!r.comment.empty())
     a.insert(a.end(), {"-ac", std::string(kCommentVariable) + "=" + r.comment});
+  if (!r.avoid_nodes.empty()) {
+    // "h=!vm", "h=!(a|b)": any host but these. -w e makes qsub refuse a
+    // job no queue could run (instead of queueing it for ever), so that
+    // Submit can drop the preference when these were the only hosts.
+    std::string hosts = Join(r.avoid_nodes, '|');
+    if (r.avoid_nodes.size() > 1) hosts = "(" + hosts + ")";
+    a.insert(a.end(), {"-w", "e", "-l", "h=!" + hosts});
+  }
   a.push_back(r.script_path);
   return a;
+}
+
+bool NoSuitableQueue(const remote::CommandResult& r) {
+  return !r.ok() && Contains(r.err + "\n" + r.out, "no suitable queues");
 }
 
 Result<std::string> ParseQsubOutput(std::string_view out) {

@@ -68,6 +68,11 @@ Result<std::string> RenderScript(const JobRequest& request);
 // sbatch's argv for a prepared request (the script path last).
 std::vector<std::string> SbatchArgv(const JobRequest& request);
 
+// sbatch refused a job that --exclude's nodes: no other node could run it,
+// or one of them no longer exists. Either way, without JobRequest::
+// avoid_nodes it may be accepted.
+bool ExcludedEveryNode(const remote::CommandResult& r);
+
 // The job id from `sbatch --parsable` output ("123" or "123;cluster").
 Result<std::string> ParseSbatchOutput(std::string_view out);
 

@@ -224,6 +224,8 @@ std::vector<std::string> SbatchArgv(const JobRequest& r) {
   if (!res.qos.empty()) a.push_back("--qos=" + res.qos);
   if (!res.constraint.empty()) a.push_back("--constraint=" + res.constraint);
   if (!r.array.empty()) a.push_back("--array=" + r.array);
+  if (!r.avoid_nodes.empty())
+    a.push_back("--exclude=" + Join(r.avoid_nodes, ','));
   // One --dependency, kinds joined by ',' (all must hold): a second
   // --dependency option would replace the first.
   std::string dep;
@@ -244,6 +246,13 @@ std::vector<std::string> SbatchArgv(const JobRequest& r) {
   if (!r.comment.empty()) a.push_back("--comment=" + r.comment);
   a.push_back(r.script_path);
   return a;
+}
+
+bool ExcludedEveryNode(const remote::CommandResult& r) {
+  const std::string all = r.err + "\n" + r.out;
+  return !r.ok() &&
+         (Contains(all, "Requested node configuration is not available") ||
+          Contains(all, "Invalid node name specified"));
 }
 
 Result<std::string> ParseSbatchOutput(std::string_view out) {
@@ -511,9 +520,17 @@ namespace {
 // by seconds) and, for jobs the controller still holds, has the accurate
 // reason (sacct's Reason is the last pending reason, often stale); sacct
 // has the exit code, which squeue does not print.
+//
+// A task cancelled while pending is recorded in sacct as its array's folded
+// row ("7_[0-1]", never started), which names the tasks that did run too;
+// until a task's own record reaches sacct, that row is all sacct has for
+// it. A queue row saying the task ended otherwise is then the truth.
 JobStatus Combine(const JobStatus* queue, const JobStatus* acct) {
   if (queue == nullptr) return *acct;
   if (acct == nullptr || !IsTerminal(queue->state) || !IsTerminal(acct->state))
+    return *queue;
+  if (acct->state == JobState::kCancelled && !acct->start_time &&
+      queue->state != JobState::kCancelled)
     return *queue;
   JobStatus s = *acct;
   if (!queue->reason.empty()) s.reason = queue->reason;

@@ -89,8 +89,6 @@ std::map<int, std::vector<uint32_t>> ByPhase(const Loaded& l, const std::vector<
 
 // The GPUs the last failed attempts of `tasks` ran on, where the backend
 // places GPUs itself (host, local): a retry after a GPU OOM prefers others.
-// A batch scheduler chooses nodes itself; excluding the failed node there
-// could leave a one-node partition with nowhere to run.
 std::vector<int> AvoidGpus(const runs::Cluster& c, const SweepState& s,
                            const std::vector<uint32_t>& tasks) {
   std::vector<int> avoid;
@@ -98,6 +96,27 @@ std::vector<int> AvoidGpus(const runs::Cluster& c, const SweepState& s,
   for (uint32_t t : tasks)
     for (int g : cluster::GpusOfNodes(s.tasks[t].nodes))
       if (std::find(avoid.begin(), avoid.end(), g) == avoid.end()) avoid.push_back(g);
+  return avoid;
+}
+
+// The nodes the last failed attempts of `tasks` ran on, on a batch
+// scheduler, for the failures a node can cause (GPU or host memory taken by
+// others, a failing node): a retry prefers other nodes. The backend drops
+// the preference when no other node could run the task.
+std::vector<std::string> AvoidNodes(const runs::Cluster& c, const SweepState& s,
+                                    const std::vector<uint32_t>& tasks) {
+  std::vector<std::string> avoid;
+  if (c.profile.scheduler != "slurm" && c.profile.scheduler != "sge")
+    return avoid;
+  for (uint32_t t : tasks) {
+    const TaskRecord& task = s.tasks[t];
+    // Slurm's "None assigned" and the like name no node.
+    if (!PrefersElsewhere(task.category) || task.nodes.empty() ||
+        task.nodes.find_first_of(" ()") != std::string::npos)
+      continue;
+    if (std::find(avoid.begin(), avoid.end(), task.nodes) == avoid.end())
+      avoid.push_back(task.nodes);
+  }
   return avoid;
 }
 
@@ -115,7 +134,10 @@ Status SubmitNew(runs::RunStore& store, runs::Cluster& c, const std::string& swe
     b.phase = phase;
     b.tasks = list;
     HPC_RETURN_IF_ERROR(launch::Build(c, l, sweep_id, b));
-    if (kind == kRetryBatch) b.request.avoid_gpus = AvoidGpus(c, s, list);
+    if (kind == kRetryBatch) {
+      b.request.avoid_gpus = AvoidGpus(c, s, list);
+      b.request.avoid_nodes = AvoidNodes(c, s, list);
+    }
     HPC_RETURN_IF_ERROR(launch::Dispatch(store, c, sweep_id, b, /*journaled=*/false));
   }
   return Status::Ok();

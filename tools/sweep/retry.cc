@@ -2,6 +2,11 @@
 
 namespace hpc::sweep {
 
+bool PrefersElsewhere(std::string_view category) {
+  return category == "gpu_oom" || category == "host_oom" ||
+         category == "node_fail";
+}
+
 RetryDecision DecideRetry(const RetryPolicy& policy, std::string_view category,
                           int attempts) {
   RetryDecision d;
@@ -22,8 +27,7 @@ RetryDecision DecideRetry(const RetryPolicy& policy, std::string_view category,
   }
   d.retry = true;
   d.delay_seconds = rule.delay_seconds;
-  d.elsewhere = category == "gpu_oom" || category == "host_oom" ||
-                category == "node_fail";
+  d.elsewhere = PrefersElsewhere(category);
   d.why = cat + ": attempt " + std::to_string(attempts + 1) + " of " +
           std::to_string(rule.max_attempts) +
           (rule.delay_seconds > 0

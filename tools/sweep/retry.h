@@ -39,6 +39,10 @@ struct RetryDecision {
   std::string why;  // One line for the journal and the summary.
 };
 
+// Whether a retry after `category` should prefer another GPU or node than
+// the failed attempt's: GPU or host memory held by others, a failing node.
+bool PrefersElsewhere(std::string_view category);
+
 // What to do after attempt number `attempts` (1 for the first) of a task
 // failed with diagnosis `category`.
 RetryDecision DecideRetry(const RetryPolicy& policy, std::string_view category,

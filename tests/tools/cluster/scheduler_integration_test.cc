@@ -426,5 +426,57 @@ TEST_CASE("testbed: slurm and sge reject bad requests with the scheduler message
   (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
 }
 
+// The testbed has one node, "vm": a retry that avoids it must still run
+// (the scheduler refuses the exclusion, the backend drops it). Avoiding a
+// node the cluster does not have: Slurm refuses that too (same fallback),
+// Grid Engine runs the job with the exclusion.
+TEST_CASE("testbed: a job avoiding nodes runs elsewhere, or where it can",
+          "[integration][slurm][sge]") {
+  testing::Testbed tb = testing::RequireTestbed();
+  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
+  remote::OpenSshOptions o;
+  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
+  o.ssh_config = tb.ssh_config;
+  auto ssh = std::make_shared<remote::OpenSshRemote>(o);
+  const std::string dir = RunDir(tb, env);
+  std::vector<Backend> backends;
+  for (const char* name : {"slurm", "sge"}) {
+    if (std::string(name) == "sge" && env["TESTBED_SGE"] == "0") continue;
+    ClusterProfile p;
+    p.name = "testbed";
+    p.scheduler = name;
+    p.work_root = dir;
+    auto s = MakeScheduler(p, ssh);
+    REQUIRE(s.ok());
+    Backend b{name, std::move(*s), {}};
+    // Slurm refuses a node it does not know; Grid Engine takes any name.
+    for (auto [key, avoid] :
+         {std::pair{"only", "vm"}, std::pair{"other", "vm-other"}}) {
+      JobRequest r = Job(dir, name, key, "hostname\n");
+      r.avoid_nodes = {avoid};
+      auto res = b.sched->Submit(r);
+      INFO(name << " " << key << ": "
+                << (res.ok() ? "" : res.status().ToString()));
+      REQUIRE(res.ok());
+      b.ids[key] = res->job_id;
+    }
+    backends.push_back(std::move(b));
+  }
+  for (Backend& b : backends) {
+    std::vector<std::string> ids;
+    for (const auto& [key, id] : b.ids) ids.push_back(id);
+    for (const auto& [id, st] :
+         WaitTerminal(*b.sched, ids, std::chrono::seconds(120))) {
+      INFO(b.name << " " << id << " " << JobStateName(st.state) << " "
+                  << st.reason);
+      CHECK(st.state == JobState::kCompleted);
+      CHECK_THAT(st.nodes, Catch::Contains("vm"));
+    }
+  }
+  remote::RunOptions plain;
+  plain.login_shell = false;
+  (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
+}
+
 }  // namespace
 }  // namespace hpc::cluster

@@ -463,6 +463,46 @@ TEST_CASE("sge: submit writes the script and the array's task list",
                                           "/scratch/u/run", "/scratch/u/run/logs"});
 }
 
+TEST_CASE("sge: a retry avoids hosts, unless no other host could run it",
+          "[unit][sge]") {
+  JobRequest r = Request();
+  r.avoid_nodes = {"vm"};
+  auto one = sge::QsubArgv(r);
+  REQUIRE(one.ok());
+  CHECK_THAT(Catch::Detail::stringify(*one),
+             Catch::Contains("\"-w\", \"e\", \"-l\", \"h=!vm\""));
+  r.avoid_nodes = {"node1", "node2"};
+  auto two = sge::QsubArgv(r);
+  REQUIRE(two.ok());
+  CHECK(std::find(two->begin(), two->end(), "h=!(node1|node2)") != two->end());
+  CHECK(two->back() == r.script_path);
+
+  CapturedCommand refused = LoadCapture("extra/sge/qsub_we_exclude_only_host");
+  CHECK(sge::NoSuitableQueue(refused.result()));
+  CHECK_FALSE(
+      sge::NoSuitableQueue(LoadCapture("sge/qsub_terse_array").result()));
+
+  // The testbed's only host avoided: refused by -w e, then sent without.
+  auto remote = std::make_shared<FakeRemote>();
+  CapturedCommand ok = LoadCapture("sge/qsub_terse_array");
+  remote->Answer("qsub", refused.out, refused.err, refused.rc);
+  remote->Answer("qsub", ok.out);
+  remote->Answer("printenv", "/home/u\n");
+  ClusterProfile p;
+  p.name = "sge";
+  JobRequest retry = Request();
+  retry.avoid_nodes = {"vm"};
+  auto res = MakeSgeScheduler(p, remote)->Submit(retry);
+  INFO((res.ok() ? "" : res.status().ToString()));
+  REQUIRE(res.ok());
+  CHECK(res->job_id == ok.out.substr(0, ok.out.find('.')));
+  auto qsubs = remote->runs_of("qsub");
+  REQUIRE(qsubs.size() == 2);
+  CHECK(std::find(qsubs[0].begin(), qsubs[0].end(), "h=!vm") != qsubs[0].end());
+  JobRequest anywhere = Request();
+  CHECK(qsubs[1] == *sge::QsubArgv(anywhere));
+}
+
 TEST_CASE("sge: find by comment, qstat -xml -u and -j (captured by hand)",
           "[unit][sge]") {
   CapturedCommand u = LoadCapture("extra/sge/qstat_xml_u_find");

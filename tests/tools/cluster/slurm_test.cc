@@ -331,6 +331,45 @@ TEST_CASE("slurm: a folded array record does not overwrite its tasks' own rows (
   CHECK_FALSE(never->start_time.has_value());
 }
 
+TEST_CASE(
+    "slurm: a folded cancel record ahead of a task's own does not end the task",
+    "[unit][slurm]") {
+  // Two aftercorr arrays of a sweep: element 0 ran (a_0 completed, b_0
+  // failed with exit 3), element 1 was cancelled while pending.
+  auto q = LoadCapture("extra/slurm/squeue_aftercorr_ended");
+  auto acct = LoadCapture("extra/slurm/sacct_aftercorr_ended");
+  const std::string a = q.ids["a"], b = q.ids["b"];
+  const auto queue = slurm::ParseSqueue(q.out, 0);
+  const std::vector<std::string> ids = {a, b};
+
+  // All of sacct: each element 0's own rows, then the folded "_[0-1]".
+  auto all = slurm::Merge(ids, queue, slurm::ParseSacct(acct.out, 0));
+  REQUIRE(all.size() == 4);
+  CHECK(Find(all, a + "_0")->state == JobState::kCompleted);
+  CHECK(Find(all, b + "_0")->state == JobState::kFailed);
+  CHECK(Find(all, b + "_0")->exit_code == 3);
+  CHECK(Find(all, a + "_1")->state == JobState::kCancelled);
+  CHECK_THAT(Find(all, a + "_1")->reason,
+             Catch::StartsWith("DependencyNeverSatisfied"));
+
+  // What a poll read on the testbed a moment earlier: element 0's own rows
+  // had not reached sacct yet (the same capture without them), so the
+  // folded row was all sacct had for it. The queue knows better.
+  std::string lagging;
+  for (std::string_view line : text::Lines(acct.out))
+    if (line.rfind(a + "_0", 0) != 0 && line.rfind(b + "_0", 0) != 0)
+      lagging += std::string(line) + "\n";
+  REQUIRE(lagging.find("_[0-1]") != std::string::npos);
+  auto early = slurm::Merge(ids, queue, slurm::ParseSacct(lagging, 0));
+  REQUIRE(early.size() == 4);
+  CHECK(Find(early, a + "_0")->state == JobState::kCompleted);
+  CHECK(Find(early, b + "_0")->state == JobState::kFailed);
+  CHECK_FALSE(
+      Find(early, b + "_0")->exit_code.has_value());  // Asked of scontrol.
+  CHECK(Find(early, a + "_1")->state == JobState::kCancelled);
+  CHECK(Find(early, b + "_1")->state == JobState::kCancelled);
+}
+
 TEST_CASE("slurm: sacct -X rows (captured)", "[unit][slurm]") {
   auto ids = CaseIds();
   auto rows = slurm::ParseSacct(LoadCapture("slurm/sacct_all").out, 0);
@@ -482,6 +521,51 @@ TEST_CASE("slurm: submit writes the script, creates log dirs, runs sbatch",
   auto rejected = MakeSlurmScheduler(SlurmProfile(), rejecting)->Submit(Request());
   CHECK(rejected.status().code() == StatusCode::kInvalidArgument);
   CHECK(rejected.status().reason() == "submit_rejected");
+}
+
+TEST_CASE("slurm: a retry excludes nodes, unless no other node could run it",
+          "[unit][slurm]") {
+  JobRequest r = Request();
+  r.avoid_nodes = {"vm", "gpu[01-02]"};
+  auto argv = slurm::SbatchArgv(r);
+  CHECK(std::find(argv.begin(), argv.end(), "--exclude=vm,gpu[01-02]") !=
+        argv.end());
+  CHECK(argv.back() == r.script_path);
+
+  CapturedCommand only = LoadCapture("extra/slurm/sbatch_exclude_only_node");
+  CapturedCommand gone = LoadCapture("extra/slurm/sbatch_exclude_unknown_node");
+  CHECK(slurm::ExcludedEveryNode(only.result()));
+  CHECK(slurm::ExcludedEveryNode(gone.result()));
+  CHECK_FALSE(slurm::ExcludedEveryNode(
+      LoadCapture("slurm/sbatch_bad_partition").result()));
+  CHECK_FALSE(
+      slurm::ExcludedEveryNode(LoadCapture("slurm/sbatch_parsable").result()));
+
+  for (const CapturedCommand* refused : {&only, &gone}) {
+    INFO(refused->name);
+    auto remote = std::make_shared<FakeRemote>();
+    CapturedCommand ok = LoadCapture("slurm/sbatch_parsable");
+    Answer(*remote, "sbatch", *refused);
+    Answer(*remote, "sbatch", ok);
+    JobRequest retry = Request();
+    retry.avoid_nodes = {"vm"};
+    auto res = MakeSlurmScheduler(SlurmProfile(), remote)->Submit(retry);
+    INFO((res.ok() ? "" : res.status().ToString()));
+    REQUIRE(res.ok());
+    CHECK(res->job_id == text::Trim(ok.out));
+    auto sbatch = remote->runs_of("sbatch");
+    REQUIRE(sbatch.size() == 2);
+    CHECK(std::find(sbatch[0].begin(), sbatch[0].end(), "--exclude=vm") !=
+          sbatch[0].end());
+    CHECK(sbatch[1] == slurm::SbatchArgv(Request()));
+  }
+
+  // Without avoided nodes the same refusal is the job's own: no second try.
+  auto remote = std::make_shared<FakeRemote>();
+  Answer(*remote, "sbatch", only);
+  auto res = MakeSlurmScheduler(SlurmProfile(), remote)->Submit(Request());
+  CHECK(res.status().reason() == "submit_rejected");
+  CHECK(remote->runs_of("sbatch").size() == 1);
 }
 
 TEST_CASE("slurm: query asks squeue once and sacct once", "[unit][slurm]") {
