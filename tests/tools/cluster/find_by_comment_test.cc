@@ -105,11 +105,8 @@ TEST_CASE("testbed: find by comment on slurm, sge and host",
           "[integration][slurm][sge][host]") {
   testing::Testbed tb = testing::RequireTestbed();
   auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
-  remote::OpenSshOptions o;
-  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
-  o.ssh_config = tb.ssh_config;
-  o.max_sessions = 8;
-  auto ssh = std::make_shared<remote::OpenSshRemote>(o);
+  auto ssh =
+      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb, 8));
   auto probe = ssh->Run({"true"}, remote::RunOptions{});
   if (!probe.ok() || !probe->ok())
     FAIL("cannot reach the testbed over ssh: run scripts/testbed/up.sh");

@@ -24,19 +24,13 @@ int RunScript(const std::string& args) {
   return std::system(cmd.c_str());
 }
 
-std::shared_ptr<remote::OpenSshRemote> TestbedSsh(const testing::Testbed& tb) {
-  remote::OpenSshOptions o;
-  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
-  o.ssh_config = tb.ssh_config;
-  return std::make_shared<remote::OpenSshRemote>(o);
-}
-
 }  // namespace
 
 TEST_CASE("testbed: a stopped slurmctld is a clear scheduler_unavailable, then recovers",
           "[integration][slurm][fault]") {
   testing::Testbed tb = testing::RequireTestbed();
-  auto ssh = TestbedSsh(tb);
+  auto ssh =
+      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
   ClusterProfile p;
   p.name = "testbed-slurm-fault";
   p.scheduler = "slurm";
@@ -67,7 +61,8 @@ TEST_CASE(
     "followed",
     "[integration][sge][fault]") {
   testing::Testbed tb = testing::RequireTestbed();
-  auto ssh = TestbedSsh(tb);
+  auto ssh =
+      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
   const std::string dir =
       tb.dir + "/work/qmaster-restart-" + std::to_string(::getpid());
   ClusterProfile p;

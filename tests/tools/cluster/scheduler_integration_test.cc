@@ -89,11 +89,8 @@ TEST_CASE("testbed: the slurm sge and host backends run real jobs",
   const bool cgroup = env["TESTBED_SLURM_CGROUP"] == "1";
   const bool with_sge = env["TESTBED_SGE"] != "0";
 
-  remote::OpenSshOptions o;
-  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
-  o.ssh_config = tb.ssh_config;
-  o.max_sessions = 8;
-  auto ssh = std::make_shared<remote::OpenSshRemote>(o);
+  auto ssh =
+      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb, 8));
   auto probe = ssh->Run({"true"}, remote::RunOptions{});
   if (!probe.ok() || !probe->ok())
     FAIL("cannot reach the testbed over ssh (" +
@@ -246,11 +243,8 @@ TEST_CASE("testbed: afterany and aftercorr on slurm, sge, host and local",
   auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
   const bool with_sge = env["TESTBED_SGE"] != "0";
 
-  remote::OpenSshOptions o;
-  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
-  o.ssh_config = tb.ssh_config;
-  o.max_sessions = 8;
-  auto ssh = std::make_shared<remote::OpenSshRemote>(o);
+  auto ssh =
+      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb, 8));
   auto probe = ssh->Run({"true"}, remote::RunOptions{});
   if (!probe.ok() || !probe->ok())
     FAIL("cannot reach the testbed over ssh (" +
@@ -395,15 +389,12 @@ TEST_CASE("testbed: afterany and aftercorr on slurm, sge, host and local",
   (void)ssh->Run({"rm", "-rf", "--", testbed_dir}, plain);
 }
 
-TEST_CASE("testbed: slurm and sge reject bad requests with the scheduler message",
-          "[integration][slurm][sge]") {
-  testing::Testbed tb = testing::RequireTestbed();
-  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
-  remote::OpenSshOptions o;
-  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
-  o.ssh_config = tb.ssh_config;
-  auto ssh = std::make_shared<remote::OpenSshRemote>(o);
-  const std::string dir = RunDir(tb, env);
+// The Slurm and Grid Engine backends (Grid Engine unless the testbed has
+// it off) over `ssh`, their work root `dir`.
+std::vector<Backend> SlurmAndSge(std::map<std::string, std::string>& env,
+                                 const std::shared_ptr<remote::Remote>& ssh,
+                                 const std::string& dir) {
+  std::vector<Backend> backends;
   for (const char* name : {"slurm", "sge"}) {
     if (std::string(name) == "sge" && env["TESTBED_SGE"] == "0") continue;
     ClusterProfile p;
@@ -412,10 +403,24 @@ TEST_CASE("testbed: slurm and sge reject bad requests with the scheduler message
     p.work_root = dir;
     auto s = MakeScheduler(p, ssh);
     REQUIRE(s.ok());
-    JobRequest r = Job(dir, name, "rejected", "true\n");
+    backends.push_back({name, std::move(*s), {}});
+  }
+  return backends;
+}
+
+TEST_CASE(
+    "testbed: slurm and sge reject bad requests with the scheduler message",
+    "[integration][slurm][sge]") {
+  testing::Testbed tb = testing::RequireTestbed();
+  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
+  auto ssh =
+      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
+  const std::string dir = RunDir(tb, env);
+  for (Backend& b : SlurmAndSge(env, ssh, dir)) {
+    JobRequest r = Job(dir, b.name, "rejected", "true\n");
     r.resources.partition = "nope";
-    auto res = (*s)->Submit(r);
-    INFO(name << ": " << (res.ok() ? res->job_id : res.status().ToString()));
+    auto res = b.sched->Submit(r);
+    INFO(b.name << ": " << (res.ok() ? res->job_id : res.status().ToString()));
     REQUIRE_FALSE(res.ok());
     CHECK(res.status().code() == StatusCode::kInvalidArgument);
     CHECK(res.status().reason() == "submit_rejected");
@@ -434,33 +439,22 @@ TEST_CASE("testbed: a job avoiding nodes runs elsewhere, or where it can",
           "[integration][slurm][sge]") {
   testing::Testbed tb = testing::RequireTestbed();
   auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
-  remote::OpenSshOptions o;
-  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
-  o.ssh_config = tb.ssh_config;
-  auto ssh = std::make_shared<remote::OpenSshRemote>(o);
+  auto ssh =
+      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
   const std::string dir = RunDir(tb, env);
-  std::vector<Backend> backends;
-  for (const char* name : {"slurm", "sge"}) {
-    if (std::string(name) == "sge" && env["TESTBED_SGE"] == "0") continue;
-    ClusterProfile p;
-    p.name = "testbed";
-    p.scheduler = name;
-    p.work_root = dir;
-    auto s = MakeScheduler(p, ssh);
-    REQUIRE(s.ok());
-    Backend b{name, std::move(*s), {}};
+  std::vector<Backend> backends = SlurmAndSge(env, ssh, dir);
+  for (Backend& b : backends) {
     // Slurm refuses a node it does not know; Grid Engine takes any name.
     for (auto [key, avoid] :
          {std::pair{"only", "vm"}, std::pair{"other", "vm-other"}}) {
-      JobRequest r = Job(dir, name, key, "hostname\n");
+      JobRequest r = Job(dir, b.name, key, "hostname\n");
       r.avoid_nodes = {avoid};
       auto res = b.sched->Submit(r);
-      INFO(name << " " << key << ": "
-                << (res.ok() ? "" : res.status().ToString()));
+      INFO(b.name << " " << key << ": "
+                  << (res.ok() ? "" : res.status().ToString()));
       REQUIRE(res.ok());
       b.ids[key] = res->job_id;
     }
-    backends.push_back(std::move(b));
   }
   for (Backend& b : backends) {
     std::vector<std::string> ids;

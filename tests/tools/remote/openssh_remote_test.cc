@@ -17,13 +17,6 @@ using remote::LocalRemote;
 using remote::OpenSshOptions;
 using remote::OpenSshRemote;
 
-OpenSshOptions TestbedOpenSsh(const Testbed& tb) {
-  OpenSshOptions o;
-  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
-  o.ssh_config = tb.ssh_config;
-  return o;
-}
-
 // Options that reach the testbed without its ssh_config, so each part can
 // be replaced (known_hosts, key, port).
 OpenSshOptions Explicit(const Testbed& tb, const std::string& key,

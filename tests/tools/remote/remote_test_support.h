@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/remote/openssh_remote.h"
 #include "tools/remote/remote.h"
 #include "tools/remote/ssh_options.h"
 
@@ -112,6 +113,16 @@ inline remote::SshOptions TestbedSshOptions(const Testbed& tb) {
   o.identity_file = tb.key;
   o.known_hosts = tb.known_hosts;
   o.connect_timeout = std::chrono::seconds(10);
+  return o;
+}
+
+// The OpenSSH client's options for the testbed's alias (its ssh_config).
+inline remote::OpenSshOptions TestbedOpenSsh(const Testbed& tb,
+                                             int max_sessions = 0) {
+  remote::OpenSshOptions o;
+  o.destination = tb.alias.empty() ? "testbed" : tb.alias;
+  o.ssh_config = tb.ssh_config;
+  if (max_sessions > 0) o.max_sessions = max_sessions;
   return o;
 }
 
