@@ -255,7 +255,8 @@ class HostScheduler : public Scheduler {
     if (!q.ok()) return q.status();
     auto me = RemoteUser(*remote_);
     if (!me.ok()) return me.status();
-    JobOwner o{.me = *me};
+    JobOwner o;
+    o.me = *me;
     o.active = std::any_of(q->begin(), q->end(), [](const JobStatus& s) {
       return s.state != JobState::kUnknown && !IsTerminal(s.state);
     });

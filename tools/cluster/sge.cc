@@ -161,7 +161,8 @@ class SgeScheduler : public Scheduler {
       return InvalidArgument("\"" + id + "\" is not a Grid Engine job id (123 or 123.4)");
     auto me = RemoteUser(*remote_);
     if (!me.ok()) return me.status();
-    JobOwner o{.me = *me};
+    JobOwner o;
+    o.me = *me;
     auto q = RunSchedulerCommand(*remote_, sge::QstatJobArgv({id}), Options(),
                                  "Grid Engine");
     if (!q.ok()) return q.status();

@@ -126,7 +126,8 @@ class SlurmScheduler : public Scheduler {
       return InvalidArgument("\"" + id + "\" is not a Slurm job id (12345 or 12345_7)");
     auto me = RemoteUser(*remote_);
     if (!me.ok()) return me.status();
-    JobOwner o{.me = *me};
+    JobOwner o;
+    o.me = *me;
     auto q = RunSchedulerCommand(*remote_, slurm::SqueueOwnerArgv(id),
                                  Options(), "Slurm");
     if (!q.ok()) return q.status();
