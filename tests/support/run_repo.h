@@ -17,6 +17,7 @@
 #include "tests/support/subprocess.h"
 #include "tests/support/tool_call.h"
 #include "tests/tools/remote/remote_test_support.h"
+#include "tools/remote/openssh_remote.h"
 
 namespace hpc::testing {
 
@@ -86,19 +87,26 @@ class RunRepo {
   std::string AddTestbedProfile(const std::string& name, const std::string& scheduler,
                                 const std::string& limits = "{min_query_interval_seconds: 0}",
                                 const std::string& setup = "[]") {
-    Testbed tb = RequireTestbed();
-    const char* work = std::getenv("TESTBED_WORK");
-    std::string root = std::string(work && *work ? work : (tb.dir + "/work").c_str()) + "/runs-" +
-                       std::to_string(::getpid()) + "-" + name + "-" +
-                       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-    WriteProfile(name, "name: " + name + "\nscheduler: " + scheduler +
-                           "\naccess:\n  kind: ssh\n  host: " + tb.host +
-                           "\n  port: " + std::to_string(tb.port) + "\n  user: " + tb.user +
-                           "\n  identity_file: " + tb.key + "\n  known_hosts: " + tb.known_hosts +
-                           "\nshell: {login: [bash, -l], setup: " + setup +
-                           "}\npaths:\n  work_root: " + root + "/work\n  log_root: " + root +
-                           "/logs\nlimits: " + limits + "\n");
-    return root;
+    return WriteTestbedProfile(name, scheduler, TestbedRoot(name), limits,
+                               setup);
+  }
+
+  // AddTestbedProfile, but the profile's login shell finds first in its PATH
+  // a `flock` that sleeps a second: every submit command reaches the
+  // cluster-side submit lock late, as the ssh command of a killed server
+  // can (runs/submitter.h). The reconciler's claim, run without a login
+  // shell, takes the real one.
+  std::string AddTestbedProfileWithLateSubmits(
+      const std::string& name, const std::string& scheduler,
+      const std::string& limits = "{min_query_interval_seconds: 0}") {
+    const std::string root = TestbedRoot(name), shim = root + "/late-flock";
+    remote::OpenSshRemote ssh(TestbedOpenSsh(RequireTestbed()));
+    REQUIRE(ssh.WriteFileAtomic(
+                   shim + "/flock",
+                   "#!/bin/sh\nsleep 1\nexec /usr/bin/flock \"$@\"\n", 0755)
+                .ok());
+    return WriteTestbedProfile(name, scheduler, root, limits,
+                               "[\"export PATH=" + shim + ":$PATH\"]");
   }
 
   // Calls `tool` with `args` plus this repository.
@@ -144,6 +152,34 @@ class RunRepo {
   }
 
  private:
+  // A fresh directory under TESTBED_WORK for profile `name`.
+  std::string TestbedRoot(const std::string& name) const {
+    Testbed tb = RequireTestbed();
+    const char* work = std::getenv("TESTBED_WORK");
+    return std::string(work && *work ? work : (tb.dir + "/work").c_str()) +
+           "/runs-" + std::to_string(::getpid()) + "-" + name + "-" +
+           std::to_string(
+               std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+
+  std::string WriteTestbedProfile(const std::string& name,
+                                  const std::string& scheduler,
+                                  const std::string& root,
+                                  const std::string& limits,
+                                  const std::string& setup) {
+    Testbed tb = RequireTestbed();
+    WriteProfile(name, "name: " + name + "\nscheduler: " + scheduler +
+                           "\naccess:\n  kind: ssh\n  host: " + tb.host +
+                           "\n  port: " + std::to_string(tb.port) +
+                           "\n  user: " + tb.user + "\n  identity_file: " +
+                           tb.key + "\n  known_hosts: " + tb.known_hosts +
+                           "\nshell: {login: [bash, -l], setup: " + setup +
+                           "}\npaths:\n  work_root: " + root +
+                           "/work\n  log_root: " + root +
+                           "/logs\nlimits: " + limits + "\n");
+    return root;
+  }
+
   TempDir dir_;
 };
 

@@ -4,6 +4,7 @@
 
 #include "tools/cluster/text.h"
 #include "tools/remote/shell.h"
+#include "tools/remote/temp_name.h"
 
 namespace hpc::cluster {
 namespace {
@@ -390,12 +391,63 @@ std::string CommandMessage(const remote::CommandResult& r, size_t max_lines) {
   return msg;
 }
 
+namespace {
+
+// Shell, as sh -c scripts whose data come as arguments ($1 the lock, $2 the
+// token): nothing the agent sent is ever part of the script. The claim is
+// replaced by rename, so it is never seen half-written.
+constexpr char kWriteClaim[] =
+    "printf '%s\\n' \"$2\" > \"$1.claim.tmp\" && mv -f \"$1.claim.tmp\" "
+    "\"$1.claim\"";
+constexpr int kClaimUnwritable = 74, kSuperseded = 75;
+constexpr char kSupersededMark[] = "hpc-mcp: submit superseded";
+
+std::string SubmitUnderClaimScript() {
+  return std::string("[ -e \"$1.claim\" ] || { ") + kWriteClaim +
+         " || { echo 'hpc-mcp: cannot write the submit claim '\"$1.claim\" "
+         ">&2; exit " +
+         std::to_string(kClaimUnwritable) +
+         "; }; }; IFS= read -r held < \"$1.claim\"; if [ \"$held\" != \"$2\" "
+         "]; then echo '" +
+         kSupersededMark + ": a newer dispatch claimed '\"$1\" >&2; exit " +
+         std::to_string(kSuperseded) + "; fi; shift 2; exec \"$@\"";
+}
+
+}  // namespace
+
 std::vector<std::string> UnderSubmitLock(const std::string& lock,
+                                         const std::string& token,
                                          std::vector<std::string> argv) {
   if (lock.empty()) return argv;
   std::vector<std::string> locked = {"flock", "-w", "600", lock};
+  if (!token.empty())
+    locked.insert(locked.end(), {"sh", "-c", SubmitUnderClaimScript(),
+                                 "hpc-submit", lock, token});
   locked.insert(locked.end(), argv.begin(), argv.end());
   return locked;
+}
+
+std::vector<std::string> ClaimSubmitLockArgv(const std::string& lock,
+                                             const std::string& token) {
+  return {"flock", "-w",        "600",       lock, "sh",
+          "-c",    kWriteClaim, "hpc-claim", lock, token};
+}
+
+std::string NewSubmitToken() { return remote::RandomSuffix(); }
+
+Status CheckSubmitClaim(const remote::CommandResult& r,
+                        const std::string& where) {
+  if (r.exit_code != kSuperseded || !text::Contains(r.err, kSupersededMark))
+    return Status::Ok();
+  return Status(StatusCode::kUnavailable,
+                "this submit did not run on " + where +
+                    ": a newer dispatch of the same job claimed its lock, and "
+                    "that one "
+                    "submits it")
+      .WithReason("submit_superseded", true,
+                  "call submit again with the same arguments: it adopts the "
+                  "job the newer "
+                  "dispatch created");
 }
 
 Resources ResourcesFromJson(const nlohmann::json& r) {

@@ -91,10 +91,33 @@ Status CheckDirHasNoPlaceholder(std::string_view field, std::string_view path,
 // in Eqw forever).
 Status MakeDirs(remote::Remote& remote, std::vector<std::string> dirs);
 
-// `argv` run under `flock -w 600 <lock>` when `lock` is set (JobRequest::
-// submit_lock), else `argv` itself.
+// The claim protocol of JobRequest::submit_lock and submit_token. flock
+// alone cannot tell a submit that has not reached the lock yet from one never
+// sent: the command of a server killed mid-submit can take the lock after
+// the server that replaced it waited for the lock, found no job and
+// submitted again (sshd runs a command it received although its client is
+// gone; a login shell is slow to start). So the lock guards a claim file
+// (<lock>.claim) naming the one dispatch allowed to submit:
+//  - UnderSubmitLock: `argv` run under `flock -w 600 <lock>` once the claim
+//    names `token`; with no claim yet it claims it first; with another
+//    token it exits without running `argv` (CheckSubmitClaim). Without a
+//    lock, `argv` itself; without a token, under the bare lock.
+//  - ClaimSubmitLockArgv: under the lock, makes the claim name `token`
+//    whatever it named. Once it has run, a submit still on its way can no
+//    longer create a job: every job earlier dispatches created exists.
 std::vector<std::string> UnderSubmitLock(const std::string& lock,
+                                         const std::string& token,
                                          std::vector<std::string> argv);
+std::vector<std::string> ClaimSubmitLockArgv(const std::string& lock,
+                                             const std::string& token);
+// A fresh submit_token.
+std::string NewSubmitToken();
+// OK unless `r` is the answer of a submit UnderSubmitLock refused because
+// another dispatch holds the claim: no job was created by it, but the other
+// dispatch may have created one, so the error is not definite (reason
+// submit_superseded). `where` names the cluster.
+Status CheckSubmitClaim(const remote::CommandResult& r,
+                        const std::string& where);
 
 // Runs a scheduler command. An error Status when it could not be run; a
 // FailedPrecondition (reason scheduler_missing) when the shell could not

@@ -52,6 +52,11 @@ struct JobRequest {
   // `flock` on it, so that a submit still in flight after its caller died
   // holds the lock until it has finished (see runs/submitter.h).
   std::string submit_lock;
+  // With submit_lock: this dispatch's claim on it (random, one per process
+  // that plans the job). The command runs only while the lock's claim file
+  // names this token, so a submit still on its way when a newer dispatch
+  // claimed the lock never runs (UnderSubmitLock, ClaimSubmitLockArgv).
+  std::string submit_token;
   std::map<std::string, std::string> env;  // Exported to the job.
   // Host and local backends with GPU placement (profile gpus.placement):
   // GPUs a task takes only when no others are free, e.g. those a retried

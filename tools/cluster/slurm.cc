@@ -31,17 +31,21 @@ class SlurmScheduler : public Scheduler {
     HPC_RETURN_IF_ERROR(MakeDirs(
         *remote_, {Dirname(r.stdout_path), Dirname(r.stderr_path), r.workdir}));
     auto res = RunSchedulerCommand(
-        *remote_, UnderSubmitLock(r.submit_lock, slurm::SbatchArgv(r)), Options(), "Slurm");
+        *remote_,
+        UnderSubmitLock(r.submit_lock, r.submit_token, slurm::SbatchArgv(r)),
+        Options(), "Slurm");
     if (res.ok() && !r.avoid_nodes.empty() && slurm::ExcludedEveryNode(*res)) {
       // Only the avoided nodes could run it: the preference yields. The
       // refused sbatch created no job.
       JobRequest anywhere = r;
       anywhere.avoid_nodes.clear();
-      res = RunSchedulerCommand(
-          *remote_, UnderSubmitLock(r.submit_lock, slurm::SbatchArgv(anywhere)),
-          Options(), "Slurm");
+      res = RunSchedulerCommand(*remote_,
+                                UnderSubmitLock(r.submit_lock, r.submit_token,
+                                                slurm::SbatchArgv(anywhere)),
+                                Options(), "Slurm");
     }
     if (!res.ok()) return res.status();
+    HPC_RETURN_IF_ERROR(CheckSubmitClaim(*res, remote_->Describe()));
     if (!res->ok()) return slurm::CommandError("sbatch", *res, remote_->Describe());
     auto id = slurm::ParseSbatchOutput(res->out);
     if (!id.ok()) return id.status();

@@ -87,6 +87,7 @@ Result<std::vector<JobPlan>> PlanJobs(const Cluster& c, const SubmitRequest& req
     r.comment = p.tag;
     r.script_path = run_dir + "/" + role + ".sh";
     r.submit_lock = run_dir + "/" + role + ".submit.lock";
+    r.submit_token = cluster::NewSubmitToken();
     std::string task_part = array ? "." + TaskPlaceholder(c.profile.scheduler) : "";
     r.stdout_path = log_dir + "/" + role + task_part + ".out";
     r.stderr_path = log_dir + "/" + role + task_part + ".err";
@@ -228,22 +229,6 @@ Status Dispatch(RunStore& store, Cluster& c, const std::string& run_id, int atte
                   "and submits it once if it does not");
 }
 
-Status WaitInflight(Cluster& c, const std::string& lock) {
-  remote::RunOptions o;
-  o.login_shell = false;
-  o.timeout = std::chrono::seconds(660);
-  // -n would not wait; -w bounds the wait. A lock whose directory does not
-  // exist was never taken: flock fails to open it, and that is an answer.
-  auto r = c.remote->Run({"flock", "-w", "600", lock, "true"}, o);
-  if (!r.ok()) return r.status();
-  if (r->exit_code == 1)  // Timed out (66: no such lock file).
-    return Status(StatusCode::kUnavailable,
-                  "a submit of this run is still running on " + c.remote->Describe() +
-                      " after 600 s (lock " + lock + ")")
-        .WithReason("submit_in_flight", true, "call submit again later");
-  return Status::Ok();
-}
-
 Status ReconcileLocked(RunStore& store, Cluster& c, const Run& run, bool dispatch_missing) {
   // No attempt yet: the process died between `created` and `submitting`.
   const int attempt = run.current() ? run.current()->number : 1;
@@ -259,10 +244,11 @@ Status ReconcileLocked(RunStore& store, Cluster& c, const Run& run, bool dispatc
     const Job* job = now.current() ? now.current()->Find(p.role) : nullptr;
     if (job && !job->job_id.empty()) continue;
     if (job) {
-      // A submit cut short may still be running on the cluster (the SSH
-      // channel outlives a killed server for as long as sbatch takes): wait
-      // for it to let go of the lock before looking for its job.
-      HPC_RETURN_IF_ERROR(WaitInflight(c, p.request.submit_lock));
+      // A submit cut short may still be running on the cluster, or still be
+      // on its way there (the SSH channel outlives a killed server): wait
+      // for it to let go of the lock and take the claim from it before
+      // looking for its job.
+      HPC_RETURN_IF_ERROR(ClaimInflightSubmit(c, p.request));
       auto found = c.scheduler->FindByComment(job->tag);
       if (!found.ok()) return found.status();
       if (!found->empty()) {
@@ -321,7 +307,33 @@ Result<Dispatched> SubmitOrAdopt(Cluster& c, const cluster::JobRequest& request,
   if (found.ok() && !found->empty()) return Dispatched{found->front(), "comment"};
   return res.status();
 }
-Status WaitForInflightSubmit(Cluster& c, const std::string& lock) { return WaitInflight(c, lock); }
+
+Status ClaimInflightSubmit(Cluster& c, const cluster::JobRequest& request) {
+  remote::RunOptions o;
+  o.login_shell = false;
+  o.timeout = std::chrono::seconds(660);
+  // -w bounds the wait. A lock whose directory does not exist was never
+  // taken: flock fails to open it (66), and that is an answer: the job's
+  // submit command is only sent once its script is written there.
+  auto r = c.remote->Run(
+      cluster::ClaimSubmitLockArgv(request.submit_lock, request.submit_token),
+      o);
+  if (!r.ok()) return r.status();
+  if (r->exit_code == 0 || r->exit_code == 66) return Status::Ok();
+  if (r->exit_code == 1)  // flock timed out.
+    return Status(StatusCode::kUnavailable,
+                  "a submit of this run is still running on " +
+                      c.remote->Describe() + " after 600 s (lock " +
+                      request.submit_lock + ")")
+        .WithReason("submit_in_flight", true, "call submit again later");
+  return Status(StatusCode::kUnavailable,
+                "cannot claim the submit lock " + request.submit_lock + " on " +
+                    c.remote->Describe() + ": " + cluster::CommandMessage(*r))
+      .WithReason("submit_lock_unusable", true,
+                  "check that the run's directory on the cluster is writable, "
+                  "then call submit again");
+}
+
 int64_t SubmitClockNow() { return NowSeconds(); }
 
 void SetSubmitFaultHookForTesting(std::function<Status(std::string_view)> hook) {

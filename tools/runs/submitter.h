@@ -9,8 +9,11 @@
 // the way back, the run stays `submitting`. The next submit of the same spec
 // (or a poll) reconciles it: the scheduler is searched for the tag
 // (Scheduler::FindByComment) and a job found is adopted; only a job that
-// provably never reached the scheduler is dispatched again. So a kill -9 at
-// any moment loses no run and submits no job twice.
+// provably never reached the scheduler is dispatched again. "Provably": the
+// reconciler first takes the job's cluster-side submit lock and its claim
+// (ClaimInflightSubmit below), so a submit command of the dead process that
+// is still running has finished, and one still on its way will refuse to
+// run. So a kill -9 at any moment loses no run and submits no job twice.
 //
 // Idempotence: a submit whose spec hashes like an active run's returns that
 // run (idempotent: true) unless `force`.
@@ -89,9 +92,13 @@ struct Dispatched {
 Result<Dispatched> SubmitOrAdopt(Cluster& c, const cluster::JobRequest& request,
                                  const std::string& tag,
                                  const std::function<Status()>& before = nullptr);
-// Waits (up to 600 s) until a submit still in flight on the cluster under
-// `lock` (JobRequest::submit_lock) let go of it.
-Status WaitForInflightSubmit(Cluster& c, const std::string& lock);
+// Waits (up to 600 s) until a submit still running on the cluster under
+// request.submit_lock let go of it, then claims the lock for
+// request.submit_token (cluster::ClaimSubmitLockArgv): a submit of an
+// earlier dispatch that reaches the lock only now does not run. After it,
+// FindByComment sees every job earlier dispatches created, and `request`
+// may be submitted.
+Status ClaimInflightSubmit(Cluster& c, const cluster::JobRequest& request);
 // Unix seconds, from the clock below.
 int64_t SubmitClockNow();
 

@@ -73,6 +73,7 @@ Status Build(const runs::Cluster& c, const Loaded& l, const std::string& sweep_i
   r.comment = b.tag;
   r.script_path = dir + "/" + b.id + ".sh";
   r.submit_lock = dir + "/" + b.id + ".submit.lock";
+  r.submit_token = cluster::NewSubmitToken();
   r.stdout_path = log_dir + "/" + b.id + element + ".out";
   r.stderr_path = log_dir + "/" + b.id + element + ".err";
   if (!aggregate)
@@ -236,7 +237,7 @@ Status FinishSubmission(runs::RunStore& store, runs::Cluster& c, const std::stri
     if (!rec.job_id.empty() || rec.failed) continue;
     auto b = Rebuild(c, l, sweep_id, plan, rec);
     if (!b.ok()) return b.status();
-    HPC_RETURN_IF_ERROR(runs::WaitForInflightSubmit(c, b->request.submit_lock));
+    HPC_RETURN_IF_ERROR(runs::ClaimInflightSubmit(c, b->request));
     auto found = c.scheduler->FindByComment(rec.tag);
     if (!found.ok()) return found.status();
     if (!found->empty()) {

@@ -1,8 +1,12 @@
 #include "tools/cluster/job_request.h"
 
 #include <catch2/catch.hpp>
+#include <thread>
 
+#include "tests/support/files.h"
+#include "tests/support/subprocess.h"
 #include "tools/cluster/text.h"
+#include "tools/remote/local_remote.h"
 
 namespace hpc::cluster {
 namespace {
@@ -196,6 +200,86 @@ TEST_CASE("timestamps", "[unit][cluster]") {
     CHECK_FALSE(ParseTimestamp(none, 0).has_value());
   CHECK(*text::ParseUtcOffset("+0100") == 3600);
   CHECK(*text::ParseUtcOffset("-0530") == -(5 * 3600 + 30 * 60));
+}
+
+// The claim protocol, on this machine's sh and flock: what a submit still on
+// its way when a newer dispatch claimed the lock does (runs/submitter.h).
+TEST_CASE("a submit whose lock a newer dispatch claimed does not run",
+          "[unit][cluster]") {
+  testing::TempDir tmp;
+  // Spaces and quotes: the lock's path is data, never script.
+  const std::string dir = (tmp.path() / "run 'a\" $x").string();
+  std::filesystem::create_directories(dir);
+  const std::string lock = dir + "/main.submit.lock", ran = dir + "/ran";
+  remote::LocalRemote local;
+  auto submit = [&](const std::string& token) {
+    auto r = local.Run(
+        UnderSubmitLock(lock, token,
+                        {"sh", "-c", "echo \"$0\" >> \"$1\"", token, ran}),
+        {});
+    REQUIRE(r.ok());
+    return *r;
+  };
+  auto claim = [&](const std::string& token) {
+    auto r = local.Run(ClaimSubmitLockArgv(lock, token), {});
+    REQUIRE(r.ok());
+    return r->exit_code;
+  };
+
+  // The first dispatch finds no claim and takes it.
+  auto first = submit("aaaa");
+  CHECK(first.exit_code == 0);
+  CHECK(CheckSubmitClaim(first, "here").ok());
+  CHECK(testing::ReadAll(lock + ".claim") == "aaaa\n");
+  CHECK(submit("aaaa").exit_code == 0);  // Its own retry runs too.
+
+  // A reconciler claims the lock: the first dispatch's late command refuses.
+  CHECK(claim("bbbb") == 0);
+  auto late = submit("aaaa");
+  CHECK(late.exit_code != 0);
+  Status s = CheckSubmitClaim(late, "here");
+  CHECK(s.code() == StatusCode::kUnavailable);
+  CHECK(s.reason() == "submit_superseded");
+  CHECK(submit("bbbb").exit_code == 0);
+  CHECK(testing::ReadAll(ran) == "aaaa\naaaa\nbbbb\n");
+
+  // A lock whose directory is gone was never taken: flock says 66.
+  CHECK(local
+            .Run(ClaimSubmitLockArgv(tmp.path().string() + "/none/x.lock",
+                                     "cccc"),
+                 {})
+            ->exit_code == 66);
+  // Any other failure of the command is the command's own, not a refusal.
+  auto other =
+      local.Run(UnderSubmitLock(lock, "bbbb", {"sh", "-c", "exit 75"}), {});
+  CHECK(other->exit_code == 75);
+  CHECK(CheckSubmitClaim(*other, "here").ok());
+}
+
+TEST_CASE("claiming a submit lock waits for the submit holding it",
+          "[unit][cluster]") {
+  testing::TempDir tmp;
+  const std::string lock = (tmp.path() / "main.submit.lock").string();
+  const std::string done = (tmp.path() / "done").string();
+  remote::LocalRemote local;
+  // A submit that holds the lock for a while, then leaves its mark.
+  std::thread slow([&] {
+    auto r =
+        local.Run(UnderSubmitLock(lock, "aaaa",
+                                  {"sh", "-c", "sleep 1; touch \"$0\"", done}),
+                  {});
+    CHECK(r.ok());
+  });
+  // Bounded: the submit takes the lock within seconds.
+  for (int i = 0; i < 500 && !std::filesystem::exists(lock + ".claim"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto r = local.Run(ClaimSubmitLockArgv(lock, "bbbb"), {});
+  slow.join();
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 0);
+  // The claim came after the submit had finished.
+  CHECK(std::filesystem::exists(done));
+  CHECK(testing::ReadAll(lock + ".claim") == "bbbb\n");
 }
 
 }  // namespace

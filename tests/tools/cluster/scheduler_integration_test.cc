@@ -15,6 +15,7 @@
 #include "tests/support/job_poll.h"
 #include "tests/support/subprocess.h"
 #include "tests/tools/remote/remote_test_support.h"
+#include "tools/cluster/job_request.h"
 #include "tools/cluster/local.h"
 #include "tools/cluster/scheduler.h"
 #include "tools/cluster/sge.h"
@@ -469,6 +470,68 @@ TEST_CASE("testbed: a job avoiding nodes runs elsewhere, or where it can",
   }
   remote::RunOptions plain;
   plain.login_shell = false;
+  (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
+}
+
+// The claim protocol (job_request.h) with each backend's real submit
+// command: a dispatch still on its way when a newer one claimed the lock
+// creates no job; the newer one does, and its tag then finds it alone.
+TEST_CASE(
+    "testbed: a submit whose lock a newer dispatch claimed creates no job",
+    "[integration][slurm][sge][host]") {
+  testing::Testbed tb = testing::RequireTestbed();
+  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
+  auto ssh =
+      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
+  const std::string dir = RunDir(tb, env);
+  remote::RunOptions plain;
+  plain.login_shell = false;
+  for (const char* name : {"slurm", "sge", "host"}) {
+    if (std::string(name) == "sge" && env["TESTBED_SGE"] == "0") continue;
+    ClusterProfile p;
+    p.name = std::string("testbed-") + name;
+    p.scheduler = name;
+    p.work_root = dir + "/" + name + "-root";
+    auto sched = MakeScheduler(p, ssh);
+    REQUIRE(sched.ok());
+    JobRequest late = Job(dir, name, "claimed", "true\n");
+    late.comment =
+        "hpc-mcp-test:" + std::to_string(::getpid()) + ":claimed:" + name;
+    // Beside the script, as the submitter places it: the late dispatch had
+    // written its script before its submit command left.
+    late.submit_lock = dir + "/" + name + "/scripts/claimed.submit.lock";
+    late.submit_token = NewSubmitToken();
+    JobRequest newer = late;
+    newer.submit_token = NewSubmitToken();
+    auto mk =
+        ssh->Run({"mkdir", "-p", "--", dir + "/" + name + "/scripts"}, plain);
+    REQUIRE(mk.ok());
+    auto claimed = ssh->Run(
+        ClaimSubmitLockArgv(newer.submit_lock, newer.submit_token), plain);
+    REQUIRE(claimed.ok());
+    REQUIRE(claimed->exit_code == 0);
+
+    auto refused = (*sched)->Submit(late);
+    INFO(
+        name << ": "
+             << (refused.ok() ? refused->job_id : refused.status().ToString()));
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == StatusCode::kUnavailable);
+    CHECK(refused.status().reason() == "submit_superseded");
+    auto none = (*sched)->FindByComment(late.comment);
+    REQUIRE(none.ok());
+    CHECK(none->empty());
+
+    auto sent = (*sched)->Submit(newer);
+    INFO((sent.ok() ? sent->job_id : sent.status().ToString()));
+    REQUIRE(sent.ok());
+    auto found = (*sched)->FindByComment(late.comment);
+    REQUIRE(found.ok());
+    CHECK(*found == std::vector<std::string>{sent->job_id});
+    for (const auto& [id, st] :
+         WaitTerminal(**sched, {sent->job_id}, std::chrono::seconds(120)))
+      CHECK(st.state == JobState::kCompleted);
+  }
   (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
 }
 

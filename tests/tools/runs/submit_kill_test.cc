@@ -1,7 +1,9 @@
 // kill -9 of the server at random moments during 200 submits: after the
 // restarts every submit is acknowledged, no run is lost, no job is
 // submitted twice, and the journal replays. On the local profile and on the
-// Slurm testbed, through the real binary over stdio.
+// Slurm testbed, through the real binary over stdio; and on the testbed
+// with submit commands that reach the cluster-side lock a second late, as
+// the ssh command of a killed server can (runs/submitter.h).
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -22,8 +24,6 @@ using testing::RunRepo;
 using testing::StdioServer;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kSubmits = 200;
-
 json SubmitRequest(int id, const std::string& repo, const std::string& profile) {
   return {{"jsonrpc", "2.0"},
           {"id", id},
@@ -35,10 +35,12 @@ json SubmitRequest(int id, const std::string& repo, const std::string& profile) 
               {"command", json::array({"true"})}}}}}};
 }
 
-void KillDuringSubmits(const std::string& profile, RunRepo& repo) {
+// `submits` submits, `per_round` of them sent to each server started.
+void KillDuringSubmits(const std::string& profile, RunRepo& repo,
+                       int submits = 200, int per_round = 40) {
   std::mt19937 rng(std::random_device{}());
   std::set<int> pending;
-  for (int i = 0; i < kSubmits; ++i) pending.insert(i);
+  for (int i = 0; i < submits; ++i) pending.insert(i);
   int kills = 0;
   const auto deadline = Clock::now() + std::chrono::seconds(400);
   for (int round = 0; round < 80 && !pending.empty() && Clock::now() < deadline; ++round) {
@@ -48,7 +50,7 @@ void KillDuringSubmits(const std::string& profile, RunRepo& repo) {
     // A few dozen at a time, so that most rounds are killed mid-work.
     int sent = 0;
     for (int i : pending) {
-      if (sent == 40) break;
+      if (sent == per_round) break;
       REQUIRE(server.Send(SubmitRequest(i, repo.path(), profile)));
       ++sent;
     }
@@ -91,7 +93,7 @@ void KillDuringSubmits(const std::string& profile, RunRepo& repo) {
   // One run per submit, each with exactly one job carrying its tag.
   std::map<std::string, int> runs_by_name;
   for (const auto& [id, run] : (*table)->runs) ++runs_by_name[run.name];
-  CHECK(runs_by_name.size() == static_cast<size_t>(kSubmits));
+  CHECK(runs_by_name.size() == static_cast<size_t>(submits));
   for (const auto& [name, n] : runs_by_name) {
     INFO(name);
     CHECK(n == 1);
@@ -111,7 +113,7 @@ void KillDuringSubmits(const std::string& profile, RunRepo& repo) {
     if (found->size() == 1) CHECK(found->front() == main->job_id);
     ++checked;
   }
-  CHECK(checked == kSubmits);
+  CHECK(checked == submits);
 }
 
 TEST_CASE("kill -9 during 200 submits on the local profile loses and duplicates nothing",
@@ -125,6 +127,20 @@ TEST_CASE("kill -9 during 200 submits on the Slurm testbed loses and duplicates 
   RunRepo repo;
   repo.AddTestbedProfile("tb-slurm", "slurm");
   KillDuringSubmits("tb-slurm", repo);
+}
+
+// The submit command of a killed server can reach the cluster-side lock
+// after the server that replaced it looked for the job: sshd runs a command
+// it received although its client is gone, and a login shell is slow to
+// start. Here every submit command takes the lock a second late, so most
+// kills leave such a command behind for the next server.
+TEST_CASE(
+    "kill -9 during submits whose commands reach the lock late duplicates "
+    "nothing",
+    "[submit][fault][testbed][slurm]") {
+  RunRepo repo;
+  repo.AddTestbedProfileWithLateSubmits("tb-slurm-late", "slurm");
+  KillDuringSubmits("tb-slurm-late", repo, 20, 5);
 }
 
 }  // namespace

@@ -131,5 +131,20 @@ TEST_CASE("kill -9 during a sweep's submission on the Slurm testbed loses and re
   KillDuringSweep(repo, "tb-kill", root + "/work", 40, 250);
 }
 
+// Each batch's sbatch reaches the cluster-side submit lock a second late,
+// as the command of a killed server can (runs/submitter.h): most kills
+// leave one behind for the next server.
+TEST_CASE(
+    "kill -9 during a sweep's submission whose commands reach the lock late "
+    "repeats nothing",
+    "[sweep][kill][testbed][slurm]") {
+  RunRepo repo;
+  const std::string root = repo.AddTestbedProfileWithLateSubmits(
+      "tb-kill-late", "slurm",
+      "{max_array_size: 1, max_concurrent_jobs: 8, min_query_interval_seconds: "
+      "0}");
+  KillDuringSweep(repo, "tb-kill-late", root + "/work", 8, 1500);
+}
+
 }  // namespace
 }  // namespace hpc
