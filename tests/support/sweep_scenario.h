@@ -77,9 +77,12 @@ inline std::map<std::string, int> CountLines(const std::string& path) {
 }
 
 // The whole scenario on `profile`, whose tasks run in `workdir` (as seen
-// from this machine).
-inline void RunDoneWhen(RunRepo& repo, const std::string& profile, const std::string& workdir,
-                        std::chrono::seconds deadline) {
+// from this machine). `retry_avoids`: the nodes the OOM'd teacher's retry
+// is journaled to avoid (those of its first attempt, on a batch scheduler).
+inline void RunDoneWhen(RunRepo& repo, const std::string& profile,
+                        const std::string& workdir,
+                        std::chrono::seconds deadline,
+                        const std::vector<std::string>& retry_avoids = {}) {
   using nlohmann::json;
   json r = repo.Call("submit_sweep", {{"profile", profile}, {"sweep", DoneWhenSweep("distill")}});
   INFO(r.dump());
@@ -97,6 +100,16 @@ inline void RunDoneWhen(RunRepo& repo, const std::string& profile, const std::st
   CHECK(s1["counts"]["done"] == 5);
   CHECK(s1["counts"]["stuck"] == 1);
   CHECK(s1["retries"].get<int>() >= 1);
+  int retry_batches = 0;
+  for (const json& e : repo.Events()) {
+    if (e["name"] != "batch_submitting" || e["context"]["kind"] != "retry")
+      continue;
+    ++retry_batches;
+    INFO(e.dump());
+    CHECK(e["context"].value("avoid_nodes", std::vector<std::string>{}) ==
+          retry_avoids);
+  }
+  CHECK(retry_batches >= 1);
   REQUIRE(s1["problems"].size() == 1);
   CHECK(s1["problems"][0]["task"] == "student_N64_s2");
   CHECK(s1["problems"][0]["state"] == "stuck");

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/files.h"
 #include "tests/support/run_repo.h"
 #include "tests/support/sweep_scenario.h"
 #include "tools/runs/cluster_context.h"
@@ -184,6 +185,111 @@ TEST_CASE("a sweep the server died in the middle of is finished by the next call
   CHECK(ran.size() == 6);
   for (const auto& [task, n] : ran) CHECK(n == 1);
   CHECK(CountEvents(repo.Events(), "batch_submitted") == 3);
+}
+
+// A GPU host's profile (gpus.placement: nvidia-smi) on this machine, whose
+// login shell finds programs in `bin` first.
+void WriteGpuProfile(RunRepo& repo, const std::string& name,
+                     const std::string& bin) {
+  repo.WriteProfile(name, "name: " + name +
+                              "\nscheduler: local\naccess: {kind: local}\n"
+                              "shell: {login: [bash], setup: [\"export PATH='" +
+                              bin +
+                              "':$PATH\"]}\ngpus: {placement: nvidia-smi}\n"
+                              "paths:\n  work_root: " +
+                              repo.path() +
+                              "/cluster/jobs\n  log_root: " + repo.path() +
+                              "/cluster/logs\n"
+                              "limits: {min_query_interval_seconds: 0}\n");
+}
+
+// A GPU host (gpus.placement: nvidia-smi; this machine has no GPU, so a
+// setup line puts first on PATH an nvidia-smi printing four GPUs in the
+// query's real format, GPU 1 busy). The task runs out of GPU memory on its
+// first GPU; the retry's first dispatch is cut short (the connection died
+// before the submit), so the next poll sends it again from the journal:
+// both times it prefers another GPU.
+TEST_CASE(
+    "a GPU OOM retry runs on another GPU, also when sent again after a crash",
+    "[submit_sweep][local][gpus]") {
+  RunRepo repo;
+  const std::string bin = repo.path() + "/bin";
+  std::filesystem::create_directories(bin);
+  std::ofstream(repo.path() + "/smi.csv")
+      << "0, GPU-9d3a3f5e-2c71-6b2e-8f0a-1b7c1e1a4d11, 3, 81559\n"
+         "1, GPU-0b6c7e0f-61d5-3b7a-2d8e-55c2a1f0e9a2, 30211, 81559\n"
+         "2, GPU-5f1d2c3b-4a59-7e86-9d7c-0e1f2a3b4c5d, 0, 81559\n"
+         "3, GPU-6a7b8c9d-0e1f-2a3b-4c5d-6e7f8a9b0c1d, 120, 81559\n";
+  std::ofstream(bin + "/nvidia-smi")
+      << "#!/bin/sh\ncat '" << repo.path() << "/smi.csv'\n";
+  std::filesystem::permissions(bin + "/nvidia-smi",
+                               std::filesystem::perms::owner_all);
+  WriteGpuProfile(repo, "gpu", bin);
+  json sweep = {
+      {"name", "oom"},
+      {"parameters", {{"grid", {{"i", {0}}}}}},
+      {"id", "t${i}"},
+      {"resources", {{"gpus", 1}}},
+      {"retry", {{"gpu_oom", {{"max_attempts", 3}, {"delay_seconds", 0}}}}},
+      {"command",
+       {"bash", "-c",
+        "echo \"$CUDA_VISIBLE_DEVICES\" >> gpus.txt; [ -e oom_once ] && exit "
+        "0; : > oom_once; "
+        "echo 'RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB "
+        "(GPU 0; 79.15 GiB "
+        "total capacity; 78.10 GiB already allocated)' >&2; exit 1"}}};
+  int dispatched = 0;
+  FaultGuard fault([&](std::string_view point) {
+    if (point == "before_dispatch" && ++dispatched == 2)  // The retry's first.
+      return Status(StatusCode::kUnavailable, "connection lost");
+    return Status::Ok();
+  });
+  json r = repo.Call("submit_sweep", {{"profile", "gpu"}, {"sweep", sweep}});
+  INFO(r.dump());
+  REQUIRE_FALSE(r.value("isError", false));
+  json done = repo.WaitEnded(r["structuredContent"]["sweep_id"],
+                             std::chrono::seconds(90));
+  INFO(done.dump());
+  CHECK(done["state"] == "completed");
+  CHECK(dispatched == 3);
+
+  auto ran = testing::CountLines(repo.path() + "/gpus.txt");
+  std::vector<std::string> gpus;
+  for (const auto& [gpu, n] : ran) gpus.push_back(gpu);
+  INFO(testing::ReadAll(repo.path() + "/gpus.txt"));
+  REQUIRE(gpus.size() == 2);  // Two attempts on two GPUs, neither the busy one.
+  for (const auto& g : gpus) CHECK((g == "0" || g == "2" || g == "3"));
+  std::vector<json> retries;
+  for (const json& e : repo.Events())
+    if (e["name"] == "batch_submitting" && e["context"]["kind"] == "retry")
+      retries.push_back(e);
+  REQUIRE(retries.size() == 1);  // Journaled once, sent twice.
+  CHECK(CountEvents(repo.Events(), "batch_submit_failed") == 1);
+  const std::string first =
+      testing::ReadAll(repo.path() + "/gpus.txt").substr(0, 1);
+  CHECK(retries[0]["context"]["avoid_gpus"] == json::array({std::stoi(first)}));
+}
+
+// Without nvidia-smi the batch is refused before anything is sent, and
+// says so: nothing to adopt or send again.
+TEST_CASE(
+    "a sweep asking for GPUs on a host without nvidia-smi is refused at once",
+    "[submit_sweep][local][gpus]") {
+  RunRepo repo;
+  WriteGpuProfile(repo, "nosmi", repo.path() + "/empty-bin");
+  json sweep = CountingSweep("nosmi", 2);
+  sweep["resources"] = {{"gpus", 1}};
+  json r = repo.Call("submit_sweep", {{"profile", "nosmi"}, {"sweep", sweep}});
+  INFO(r.dump());
+  REQUIRE(r.value("isError", false));
+  CHECK_THAT(r.dump(),
+             Contains("nvidia-smi failed") && Contains("gpus.placement: none"));
+  CHECK_THAT(r.dump(), !Contains("not known yet"));
+  int refused = 0;
+  for (const json& e : repo.Events())
+    refused +=
+        e["name"] == "batch_submit_failed" && e["context"]["lost"] == false;
+  CHECK(refused == 1);
 }
 
 TEST_CASE("a task whose precondition never appears is stuck with precondition_missing",

@@ -289,7 +289,11 @@ class HostScheduler : public Scheduler {
   // would wait for ever: refused here, from one nvidia-smi query.
   Status CheckGpus(const JobRequest& r) {
     if (!profile_.gpus.nvidia_smi || r.resources.gpus <= 0) return Status::Ok();
-    auto q = remote_->Run(GpuQueryArgv(), Options());
+    // Where the job wrapper will look: the profile's setup lines (a module
+    // that brings nvidia-smi) apply.
+    remote::RunOptions o = Options();
+    o.login_shell = true;
+    auto q = remote_->Run(GpuQueryArgv(), o);
     if (!q.ok()) return q.status();
     if (!q->ok())
       return FailedPrecondition("profile " + profile_.name + " places GPUs with nvidia-smi, but " +

@@ -183,9 +183,11 @@ Result<std::vector<std::string>> DependencyJobs(const RunTable& table, const Sub
 bool Definite(const Status& s) {
   // The scheduler (or our own checks) refused: no job exists. Anything
   // else (a timeout, a dropped connection) may have reached it.
-  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kPermissionDenied ||
+  return s.code() == StatusCode::kInvalidArgument ||
+         s.code() == StatusCode::kPermissionDenied ||
          s.code() == StatusCode::kNotFound || s.reason() == "submit_rejected" ||
-         s.reason() == "scheduler_missing" || s.reason() == "path_outside_roots";
+         s.reason() == "scheduler_missing" ||
+         s.reason() == "path_outside_roots" || s.reason() == "gpus_unavailable";
 }
 
 // Steps 1-3 of the protocol for one job whose `submitting` may already be

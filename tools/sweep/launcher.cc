@@ -157,18 +157,24 @@ Status Dispatch(runs::RunStore& store, runs::Cluster& c, const std::string& swee
     json after = json::array();
     for (const auto& [id, kind] : b.after)
       after.push_back({{"batch", id}, {"kind", DependencyKindName(kind)}});
-    HPC_RETURN_IF_ERROR(store.Append(sweep_id, "batch_submitting",
-                                     {{"batch", b.id},
-                                      {"phase", b.phase},
-                                      {"kind", b.kind},
-                                      {"tasks", b.tasks},
-                                      {"base", b.base},
-                                      {"tag", b.tag},
-                                      {"script_path", b.request.script_path},
-                                      {"stdout_path", b.stdout_template},
-                                      {"stderr_path", b.stderr_template},
-                                      {"exit_dir", b.exit_dir},
-                                      {"after", after}}));
+    json ctx{{"batch", b.id},
+             {"phase", b.phase},
+             {"kind", b.kind},
+             {"tasks", b.tasks},
+             {"base", b.base},
+             {"tag", b.tag},
+             {"script_path", b.request.script_path},
+             {"stdout_path", b.stdout_template},
+             {"stderr_path", b.stderr_template},
+             {"exit_dir", b.exit_dir},
+             {"after", after}};
+    // A retry's preferences, so that a server that sends it after a crash
+    // (Rebuild) avoids the same nodes and GPUs.
+    if (!b.request.avoid_nodes.empty())
+      ctx["avoid_nodes"] = b.request.avoid_nodes;
+    if (!b.request.avoid_gpus.empty()) ctx["avoid_gpus"] = b.request.avoid_gpus;
+    HPC_RETURN_IF_ERROR(
+        store.Append(sweep_id, "batch_submitting", std::move(ctx)));
   }
   auto sent = runs::SubmitOrAdopt(c, b.request, b.tag);
   if (sent.ok())
@@ -218,6 +224,8 @@ Result<BatchPlan> Rebuild(const runs::Cluster& c, const Loaded& l, const std::st
                                                      : DependencyKind::kAfterAny);
   }
   HPC_RETURN_IF_ERROR(Build(c, l, sweep_id, b));
+  b.request.avoid_nodes = rec.avoid_nodes;
+  b.request.avoid_gpus = rec.avoid_gpus;
   return b;
 }
 

@@ -101,6 +101,8 @@ void SweepState::Apply(const journal::Event& e, std::vector<std::string>& proble
     b.after.clear();
     if (c.contains("after") && c["after"].is_array())
       for (const auto& a : c["after"]) b.after.emplace_back(Str(a, "batch"), Str(a, "kind"));
+    b.avoid_nodes = c.value("avoid_nodes", std::vector<std::string>{});
+    b.avoid_gpus = c.value("avoid_gpus", std::vector<int>{});
     b.lost = b.failed = false;
     if (b.kind == kAggregateBatch) {
       aggregate.batch = index;

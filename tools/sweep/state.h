@@ -70,6 +70,9 @@ struct BatchRecord {
   int base = 0;                 // First array index (Grid Engine: 1).
   std::string tag, job_id, script_path, stdout_path, stderr_path, exit_dir;
   std::vector<std::pair<std::string, std::string>> after;  // Batch, kind.
+  // A retry's preferences (cluster::JobRequest's avoid_nodes, avoid_gpus).
+  std::vector<std::string> avoid_nodes;
+  std::vector<int> avoid_gpus;
   std::string submitted_at;
   bool lost = false;    // Its submission's answer was lost.
   bool failed = false;  // The scheduler refused it.

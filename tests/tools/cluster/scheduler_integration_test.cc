@@ -83,12 +83,32 @@ std::string Task(const Backend& b, const std::string& parent, int t) {
   return parent + (b.name == "sge" ? "." : "_") + std::to_string(t);
 }
 
+// The testbed's backends among `names` ("slurm", "sge", "host"; Grid Engine
+// not where the testbed has it off) over `ssh`, each with the work root
+// <dir>/<name>-root.
+std::vector<Backend> TestbedBackends(std::map<std::string, std::string>& env,
+                                     const std::shared_ptr<remote::Remote>& ssh,
+                                     const std::string& dir,
+                                     std::vector<std::string> names) {
+  std::vector<Backend> backends;
+  for (const std::string& name : names) {
+    if (name == "sge" && env["TESTBED_SGE"] == "0") continue;
+    ClusterProfile p;
+    p.name = "testbed-" + name;
+    p.scheduler = name;
+    p.work_root = dir + "/" + name + "-root";
+    auto s = MakeScheduler(p, ssh);
+    REQUIRE(s.ok());
+    backends.push_back({name, std::move(*s), {}});
+  }
+  return backends;
+}
+
 TEST_CASE("testbed: the slurm sge and host backends run real jobs",
           "[integration][slurm][sge][host]") {
   testing::Testbed tb = testing::RequireTestbed();
   auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
   const bool cgroup = env["TESTBED_SLURM_CGROUP"] == "1";
-  const bool with_sge = env["TESTBED_SGE"] != "0";
 
   auto ssh =
       std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb, 8));
@@ -104,17 +124,8 @@ TEST_CASE("testbed: the slurm sge and host backends run real jobs",
   const std::string hostile = "'; touch " + canary + "; echo '$(touch " +
                               canary + ")`touch " + canary + "` a,b=c \"q\"";
 
-  std::vector<Backend> backends;
-  for (const char* name : {"slurm", "sge", "host"}) {
-    if (std::string(name) == "sge" && !with_sge) continue;
-    ClusterProfile p;
-    p.name = std::string("testbed-") + name;
-    p.scheduler = name;
-    p.work_root = dir + "/" + name + "-root";
-    auto s = MakeScheduler(p, ssh);
-    REQUIRE(s.ok());
-    backends.push_back({name, std::move(*s), {}});
-  }
+  std::vector<Backend> backends =
+      TestbedBackends(env, ssh, dir, {"slurm", "sge", "host"});
 
   // ---- submit everything
   for (Backend& b : backends) {
@@ -390,25 +401,6 @@ TEST_CASE("testbed: afterany and aftercorr on slurm, sge, host and local",
   (void)ssh->Run({"rm", "-rf", "--", testbed_dir}, plain);
 }
 
-// The Slurm and Grid Engine backends (Grid Engine unless the testbed has
-// it off) over `ssh`, their work root `dir`.
-std::vector<Backend> SlurmAndSge(std::map<std::string, std::string>& env,
-                                 const std::shared_ptr<remote::Remote>& ssh,
-                                 const std::string& dir) {
-  std::vector<Backend> backends;
-  for (const char* name : {"slurm", "sge"}) {
-    if (std::string(name) == "sge" && env["TESTBED_SGE"] == "0") continue;
-    ClusterProfile p;
-    p.name = "testbed";
-    p.scheduler = name;
-    p.work_root = dir;
-    auto s = MakeScheduler(p, ssh);
-    REQUIRE(s.ok());
-    backends.push_back({name, std::move(*s), {}});
-  }
-  return backends;
-}
-
 TEST_CASE(
     "testbed: slurm and sge reject bad requests with the scheduler message",
     "[integration][slurm][sge]") {
@@ -417,7 +409,7 @@ TEST_CASE(
   auto ssh =
       std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
   const std::string dir = RunDir(tb, env);
-  for (Backend& b : SlurmAndSge(env, ssh, dir)) {
+  for (Backend& b : TestbedBackends(env, ssh, dir, {"slurm", "sge"})) {
     JobRequest r = Job(dir, b.name, "rejected", "true\n");
     r.resources.partition = "nope";
     auto res = b.sched->Submit(r);
@@ -443,7 +435,8 @@ TEST_CASE("testbed: a job avoiding nodes runs elsewhere, or where it can",
   auto ssh =
       std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
   const std::string dir = RunDir(tb, env);
-  std::vector<Backend> backends = SlurmAndSge(env, ssh, dir);
+  std::vector<Backend> backends =
+      TestbedBackends(env, ssh, dir, {"slurm", "sge"});
   for (Backend& b : backends) {
     // Slurm refuses a node it does not know; Grid Engine takes any name.
     for (auto [key, avoid] :
@@ -486,14 +479,8 @@ TEST_CASE(
   const std::string dir = RunDir(tb, env);
   remote::RunOptions plain;
   plain.login_shell = false;
-  for (const char* name : {"slurm", "sge", "host"}) {
-    if (std::string(name) == "sge" && env["TESTBED_SGE"] == "0") continue;
-    ClusterProfile p;
-    p.name = std::string("testbed-") + name;
-    p.scheduler = name;
-    p.work_root = dir + "/" + name + "-root";
-    auto sched = MakeScheduler(p, ssh);
-    REQUIRE(sched.ok());
+  for (Backend& b : TestbedBackends(env, ssh, dir, {"slurm", "sge", "host"})) {
+    const std::string& name = b.name;
     JobRequest late = Job(dir, name, "claimed", "true\n");
     late.comment =
         "hpc-mcp-test:" + std::to_string(::getpid()) + ":claimed:" + name;
@@ -511,25 +498,25 @@ TEST_CASE(
     REQUIRE(claimed.ok());
     REQUIRE(claimed->exit_code == 0);
 
-    auto refused = (*sched)->Submit(late);
+    auto refused = b.sched->Submit(late);
     INFO(
         name << ": "
              << (refused.ok() ? refused->job_id : refused.status().ToString()));
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.status().code() == StatusCode::kUnavailable);
     CHECK(refused.status().reason() == "submit_superseded");
-    auto none = (*sched)->FindByComment(late.comment);
+    auto none = b.sched->FindByComment(late.comment);
     REQUIRE(none.ok());
     CHECK(none->empty());
 
-    auto sent = (*sched)->Submit(newer);
+    auto sent = b.sched->Submit(newer);
     INFO((sent.ok() ? sent->job_id : sent.status().ToString()));
     REQUIRE(sent.ok());
-    auto found = (*sched)->FindByComment(late.comment);
+    auto found = b.sched->FindByComment(late.comment);
     REQUIRE(found.ok());
     CHECK(*found == std::vector<std::string>{sent->job_id});
     for (const auto& [id, st] :
-         WaitTerminal(**sched, {sent->job_id}, std::chrono::seconds(120)))
+         WaitTerminal(*b.sched, {sent->job_id}, std::chrono::seconds(120)))
       CHECK(st.state == JobState::kCompleted);
   }
   (void)ssh->Run({"rm", "-rf", "--", dir}, plain);

@@ -61,10 +61,16 @@ TEST_CASE("a sweep's tasks follow its batches and tasks_changed events", "[sweep
   CHECK(run.sweep->tasks[0].elapsed_s == 30);
   CHECK(run.sweep->tasks[2].not_before == 100);
 
-  // The retry: a new batch, a second attempt of task 2.
+  // The retry: a new batch, a second attempt of task 2, with the nodes and
+  // GPUs it prefers to avoid (kept for a server that sends it after a crash).
   json retry = Batch("retry-1", {2});
   retry["kind"] = "retry";
+  retry["avoid_nodes"] = {"gpu07"};
+  retry["avoid_gpus"] = {1, 3};
   t.Apply(Ev("batch_submitting", retry));
+  CHECK(run.sweep->batches[1].avoid_nodes == std::vector<std::string>{"gpu07"});
+  CHECK(run.sweep->batches[1].avoid_gpus == std::vector<int>{1, 3});
+  CHECK(run.sweep->batches[0].avoid_nodes.empty());
   t.Apply(Ev("batch_submitted", {{"batch", "retry-1"}, {"job_id", "78"}}));
   CHECK(run.sweep->tasks[2].attempts.size() == 2);
   CHECK(run.sweep->tasks[2].retries() == 1);
