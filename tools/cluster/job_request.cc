@@ -397,19 +397,19 @@ namespace {
 // token): nothing the agent sent is ever part of the script. The claim is
 // replaced by rename, so it is never seen half-written.
 constexpr char kWriteClaim[] =
-    "printf '%s\\n' \"$2\" > \"$1.claim.tmp\" && mv -f \"$1.claim.tmp\" "
-    "\"$1.claim\"";
-constexpr int kClaimUnwritable = 74, kSuperseded = 75;
+    "printf '%s\\n' \"$2\" > \"$1.claim.tmp\" && "
+    "mv -f \"$1.claim.tmp\" \"$1.claim\"";
+constexpr int kSuperseded = 75;
 constexpr char kSupersededMark[] = "hpc-mcp: submit superseded";
 
+// Under the lock: claims it if nobody has (exit 74 if that fails), refuses
+// when another token holds it, else runs the command.
 std::string SubmitUnderClaimScript() {
   return std::string("[ -e \"$1.claim\" ] || { ") + kWriteClaim +
-         " || { echo 'hpc-mcp: cannot write the submit claim '\"$1.claim\" "
-         ">&2; exit " +
-         std::to_string(kClaimUnwritable) +
-         "; }; }; IFS= read -r held < \"$1.claim\"; if [ \"$held\" != \"$2\" "
-         "]; then echo '" +
-         kSupersededMark + ": a newer dispatch claimed '\"$1\" >&2; exit " +
+         " || { echo \"hpc-mcp: cannot write the submit claim $1.claim\" >&2;"
+         " exit 74; }; }; IFS= read -r held < \"$1.claim\";"
+         " if [ \"$held\" != \"$2\" ]; then echo \"" +
+         kSupersededMark + ": a newer dispatch claimed $1\" >&2; exit " +
          std::to_string(kSuperseded) + "; fi; shift 2; exec \"$@\"";
 }
 
@@ -441,13 +441,11 @@ Status CheckSubmitClaim(const remote::CommandResult& r,
     return Status::Ok();
   return Status(StatusCode::kUnavailable,
                 "this submit did not run on " + where +
-                    ": a newer dispatch of the same job claimed its lock, and "
-                    "that one "
-                    "submits it")
+                    ": a newer dispatch of the same job claimed its lock, "
+                    "and that one submits it")
       .WithReason("submit_superseded", true,
                   "call submit again with the same arguments: it adopts the "
-                  "job the newer "
-                  "dispatch created");
+                  "job the newer dispatch created");
 }
 
 Resources ResourcesFromJson(const nlohmann::json& r) {
