@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "tests/support/files.h"
 #include "tests/support/run_repo.h"
@@ -290,6 +291,49 @@ TEST_CASE(
     refused +=
         e["name"] == "batch_submit_failed" && e["context"]["lost"] == false;
   CHECK(refused == 1);
+}
+
+// The scheduler forgot the sweep's job while no poll looked (accounting
+// off, or lagging, and the job purged; here the job wrapper's record of it
+// is removed): the next polls read what the batch script recorded in its
+// exit files, and the sweep ends as its tasks did.
+TEST_CASE("a sweep whose job the scheduler forgot ends from its exit files",
+          "[submit_sweep][local]") {
+  RunRepo repo;
+  json sweep = CountingSweep("forgot", 3);
+  sweep["command"] = {
+      "bash", "-c",
+      "echo \"$HPC_SWEEP_TASK\" >> ran.txt; [ \"$HPC_SWEEP_TASK\" != t2 ]"};
+  json r = repo.Call("submit_sweep", {{"sweep", sweep}});
+  INFO(r.dump());
+  REQUIRE_FALSE(r.value("isError", false));
+  std::string exit_dir, job_id;
+  for (const json& e : repo.Events()) {
+    if (e["name"] == "batch_submitting") exit_dir = e["context"]["exit_dir"];
+    if (e["name"] == "batch_submitted") job_id = e["context"]["job_id"];
+  }
+  REQUIRE_FALSE(exit_dir.empty());
+  REQUIRE_FALSE(job_id.empty());
+  // Bounded: three quick tasks.
+  for (int i = 0; i < 600 && !(std::filesystem::exists(exit_dir + "/0.exit") &&
+                               std::filesystem::exists(exit_dir + "/1.exit") &&
+                               std::filesystem::exists(exit_dir + "/2.exit"));
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::string record =
+      repo.path() + "/cluster/jobs/.hpc-mcp/jobs/" + job_id;
+  REQUIRE(std::filesystem::exists(record));
+  std::filesystem::remove_all(record);
+
+  json done = repo.WaitEnded(r["structuredContent"]["sweep_id"],
+                             std::chrono::seconds(60));
+  INFO(done.dump());
+  CHECK(done["state"] == "failed");
+  CHECK(done["sweep"]["counts"]["done"] == 2);
+  CHECK(done["sweep"]["counts"]["stuck"] == 1);
+  REQUIRE(done["sweep"]["problems"].size() == 1);
+  CHECK(done["sweep"]["problems"][0]["task"] == "t2");
+  CHECK(done["sweep"]["problems"][0]["exit_code"] == 1);
 }
 
 TEST_CASE("a task whose precondition never appears is stuck with precondition_missing",

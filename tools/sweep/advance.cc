@@ -5,6 +5,7 @@
 
 #include "tools/cluster/gpus.h"
 #include "tools/cluster/job_request.h"
+#include "tools/cluster/text.h"
 #include "tools/runs/diagnosis.h"
 #include "tools/runs/poller.h"
 #include "tools/runs/submitter.h"
@@ -24,6 +25,68 @@ using nlohmann::json;
 // Failed tasks diagnosed per poll (two log reads each); the rest wait for
 // the next poll, still counted as running.
 constexpr size_t kDiagnosesPerPoll = 16;
+
+// Batches whose exit files one poll reads at most (one remote command
+// each); the others wait for the next poll.
+constexpr size_t kExitFileBatchesPerPoll = 4;
+
+// Statuses from the exit files batch scripts write (runs::ScriptPreamble),
+// for jobs the scheduler no longer knows: accounting off, or lagging, and
+// the job purged from the queue while no poll looked (the server was down).
+// A single run's poll does the same (runs/poller.cc).
+class ExitFiles {
+ public:
+  explicit ExitFiles(runs::Cluster& c) : c_(c) {}
+
+  // The status of `id`, array task `task` of `b` ("main" for a job that is
+  // no array), as its exit file says; null without one.
+  const JobStatus* Find(const BatchRecord& b, const std::string& id,
+                        const std::string& task) {
+    auto dir = codes_.find(b.exit_dir);
+    if (dir == codes_.end()) {
+      if (codes_.size() >= kExitFileBatchesPerPoll) return nullptr;
+      dir = codes_.emplace(b.exit_dir, Read(b.exit_dir)).first;
+    }
+    auto code = dir->second.find(task);
+    if (code == dir->second.end()) return nullptr;
+    JobStatus& s = statuses_[id];
+    s.job_id = id;
+    s.exit_code = code->second;
+    s.state = code->second == 0 ? JobState::kCompleted : JobState::kFailed;
+    s.native_state = "exit file " + std::to_string(code->second);
+    return &s;
+  }
+
+ private:
+  // Task -> exit code, from one listing of `dir`; empty when it cannot be
+  // read (the next poll tries again).
+  std::map<std::string, int> Read(const std::string& dir) {
+    remote::RunOptions o;
+    o.login_shell = false;
+    o.timeout = std::chrono::seconds(30);
+    o.max_output = 4 << 20;
+    auto r = c_.remote->Run(
+        {"sh", "-c",
+         "cd -- \"$1\" 2>/dev/null || exit 0; for f in *.exit; do"
+         " [ -f \"$f\" ] && IFS= read -r x < \"$f\" &&"
+         " printf '%s %s\\n' \"${f%.exit}\" \"$x\"; done; exit 0",
+         "hpc-exit-files", dir},
+        o);
+    std::map<std::string, int> out;
+    if (!r.ok() || !r->ok()) return out;
+    for (std::string_view line : cluster::text::Lines(r->out)) {
+      size_t sp = line.find(' ');
+      if (sp == std::string_view::npos) continue;
+      if (auto code = cluster::text::ParseInt(line.substr(sp + 1)))
+        out[std::string(line.substr(0, sp))] = static_cast<int>(*code);
+    }
+    return out;
+  }
+
+  runs::Cluster& c_;
+  std::map<std::string, std::map<std::string, int>> codes_;  // By exit_dir.
+  std::map<std::string, JobStatus> statuses_;  // Stable addresses.
+};
 
 bool DependencyCancelled(const JobStatus& st) {
   return st.state == JobState::kCancelled &&
@@ -167,6 +230,19 @@ Status ObserveTasks(runs::RunStore& store, runs::Cluster& c, const runs::Run& ru
   std::map<std::string, const JobStatus*> by_id;
   for (const JobStatus& st : statuses) by_id[st.job_id] = &st;
   const std::string& scheduler = c.profile.scheduler;
+  ExitFiles files(c);
+  // The status of job `id` of batch `b`: the scheduler's, else, once the
+  // scheduler no longer knows the batch's job, its exit file's.
+  auto status_of = [&](const BatchRecord& b, const std::string& id,
+                       const std::string& task) -> const JobStatus* {
+    auto it = by_id.find(id);
+    if (it != by_id.end() && it->second->state != JobState::kUnknown)
+      return it->second;
+    auto job = by_id.find(b.job_id);
+    if (job == by_id.end() || job->second->state != JobState::kUnknown)
+      return nullptr;
+    return files.Find(b, id, task);
+  };
   json changes = json::array();
   size_t diagnosed = 0;
   for (uint32_t i = 0; i < s.tasks.size(); ++i) {
@@ -175,9 +251,10 @@ Status ObserveTasks(runs::RunStore& store, runs::Cluster& c, const runs::Run& ru
       continue;
     const BatchRecord& b = s.batches[t.batch];
     const std::string id = b.ElementJobId(t.element, scheduler);
-    auto it = by_id.find(id);
-    if (it == by_id.end()) continue;
-    const JobStatus& st = *it->second;
+    const JobStatus* found =
+        status_of(b, id, std::to_string(b.base + t.element));
+    if (!found) continue;
+    const JobStatus& st = *found;
     json ch{{"t", i}, {"j", id}};
     switch (st.state) {
       case JobState::kPending:
@@ -235,8 +312,8 @@ Status ObserveTasks(runs::RunStore& store, runs::Cluster& c, const runs::Run& ru
   const AggregateRecord& a = s.aggregate;
   if (a.batch >= 0 && (a.state == "queued" || a.state == "running")) {
     const BatchRecord& b = s.batches[a.batch];
-    if (auto it = by_id.find(b.job_id); it != by_id.end()) {
-      const JobStatus& st = *it->second;
+    if (const JobStatus* found = status_of(b, b.job_id, "main")) {
+      const JobStatus& st = *found;
       json ev;
       if (st.state == JobState::kRunning && a.state != "running") ev = {{"state", "running"}};
       if (st.state == JobState::kCompleted)
