@@ -320,13 +320,23 @@ TEST_CASE("a sweep whose job the scheduler forgot ends from its exit files",
                                std::filesystem::exists(exit_dir + "/2.exit"));
        ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::string id = r["structuredContent"]["sweep_id"];
   const std::string record =
       repo.path() + "/cluster/jobs/.hpc-mcp/jobs/" + job_id;
   REQUIRE(std::filesystem::exists(record));
   std::filesystem::remove_all(record);
+  // Exit files just written are not read: accounting lags by seconds.
+  json early = repo.Call("poll", {{"run_ids", {id}}});
+  INFO(early.dump());
+  CHECK(early["structuredContent"]["runs"][0]["sweep"]["counts"]["queued"] ==
+        3);
+  // Written three minutes ago.
+  for (const char* f : {"/0.exit", "/1.exit", "/2.exit"})
+    std::filesystem::last_write_time(
+        exit_dir + f, std::filesystem::file_time_type::clock::now() -
+                          std::chrono::minutes(3));
 
-  json done = repo.WaitEnded(r["structuredContent"]["sweep_id"],
-                             std::chrono::seconds(60));
+  json done = repo.WaitEnded(id, std::chrono::seconds(60));
   INFO(done.dump());
   CHECK(done["state"] == "failed");
   CHECK(done["sweep"]["counts"]["done"] == 2);

@@ -31,9 +31,12 @@ constexpr size_t kDiagnosesPerPoll = 16;
 constexpr size_t kExitFileBatchesPerPoll = 4;
 
 // Statuses from the exit files batch scripts write (runs::ScriptPreamble),
-// for jobs the scheduler no longer knows: accounting off, or lagging, and
+// for jobs the scheduler no longer knows: accounting off, or broken, and
 // the job purged from the queue while no poll looked (the server was down).
-// A single run's poll does the same (runs/poller.cc).
+// Only files older than two minutes count: a job that just ended is
+// unknown for a few seconds while accounting lags the queue (Grid Engine's
+// flush time, sacct), and the scheduler's answer then also names its node
+// and times, which a retry elsewhere and the duration estimates need.
 class ExitFiles {
  public:
   explicit ExitFiles(runs::Cluster& c) : c_(c) {}
@@ -67,9 +70,11 @@ class ExitFiles {
     o.max_output = 4 << 20;
     auto r = c_.remote->Run(
         {"sh", "-c",
-         "cd -- \"$1\" 2>/dev/null || exit 0; for f in *.exit; do"
-         " [ -f \"$f\" ] && IFS= read -r x < \"$f\" &&"
-         " printf '%s %s\\n' \"${f%.exit}\" \"$x\"; done; exit 0",
+         "cd -- \"$1\" 2>/dev/null || exit 0;"
+         " find . -maxdepth 1 -name '*.exit' -type f -mmin +2 |"
+         " while IFS= read -r f; do g=${f#./};"
+         " IFS= read -r x < \"$f\" && printf '%s %s\\n' \"${g%.exit}\" \"$x\";"
+         " done; exit 0",
          "hpc-exit-files", dir},
         o);
     std::map<std::string, int> out;

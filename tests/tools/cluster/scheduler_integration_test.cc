@@ -104,6 +104,27 @@ std::vector<Backend> TestbedBackends(std::map<std::string, std::string>& env,
   return backends;
 }
 
+// The testbed over `ssh` and a fresh directory `dir` there, removed at the
+// end.
+struct TestbedDir {
+  testing::Testbed tb = testing::RequireTestbed();
+  std::map<std::string, std::string> env =
+      testing::ParseEnvSh(tb.dir + "/env.sh");
+  std::shared_ptr<remote::Remote> ssh =
+      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
+  std::string dir = RunDir(tb, env);
+  remote::RunOptions plain = [] {
+    remote::RunOptions o;
+    o.login_shell = false;
+    return o;
+  }();
+
+  ~TestbedDir() { (void)ssh->Run({"rm", "-rf", "--", dir}, plain); }
+  std::vector<Backend> Backends(std::vector<std::string> names) {
+    return TestbedBackends(env, ssh, dir, std::move(names));
+  }
+};
+
 TEST_CASE("testbed: the slurm sge and host backends run real jobs",
           "[integration][slurm][sge][host]") {
   testing::Testbed tb = testing::RequireTestbed();
@@ -404,13 +425,9 @@ TEST_CASE("testbed: afterany and aftercorr on slurm, sge, host and local",
 TEST_CASE(
     "testbed: slurm and sge reject bad requests with the scheduler message",
     "[integration][slurm][sge]") {
-  testing::Testbed tb = testing::RequireTestbed();
-  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
-  auto ssh =
-      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
-  const std::string dir = RunDir(tb, env);
-  for (Backend& b : TestbedBackends(env, ssh, dir, {"slurm", "sge"})) {
-    JobRequest r = Job(dir, b.name, "rejected", "true\n");
+  TestbedDir t;
+  for (Backend& b : t.Backends({"slurm", "sge"})) {
+    JobRequest r = Job(t.dir, b.name, "rejected", "true\n");
     r.resources.partition = "nope";
     auto res = b.sched->Submit(r);
     INFO(b.name << ": " << (res.ok() ? res->job_id : res.status().ToString()));
@@ -419,9 +436,6 @@ TEST_CASE(
     CHECK(res.status().reason() == "submit_rejected");
     CHECK_THAT(res.status().message(), Catch::Contains("nope"));
   }
-  remote::RunOptions plain;
-  plain.login_shell = false;
-  (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
 }
 
 // The testbed has one node, "vm": a retry that avoids it must still run
@@ -430,18 +444,13 @@ TEST_CASE(
 // Grid Engine runs the job with the exclusion.
 TEST_CASE("testbed: a job avoiding nodes runs elsewhere, or where it can",
           "[integration][slurm][sge]") {
-  testing::Testbed tb = testing::RequireTestbed();
-  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
-  auto ssh =
-      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
-  const std::string dir = RunDir(tb, env);
-  std::vector<Backend> backends =
-      TestbedBackends(env, ssh, dir, {"slurm", "sge"});
+  TestbedDir t;
+  std::vector<Backend> backends = t.Backends({"slurm", "sge"});
   for (Backend& b : backends) {
     // Slurm refuses a node it does not know; Grid Engine takes any name.
     for (auto [key, avoid] :
          {std::pair{"only", "vm"}, std::pair{"other", "vm-other"}}) {
-      JobRequest r = Job(dir, b.name, key, "hostname\n");
+      JobRequest r = Job(t.dir, b.name, key, "hostname\n");
       r.avoid_nodes = {avoid};
       auto res = b.sched->Submit(r);
       INFO(b.name << " " << key << ": "
@@ -461,9 +470,6 @@ TEST_CASE("testbed: a job avoiding nodes runs elsewhere, or where it can",
       CHECK_THAT(st.nodes, Catch::Contains("vm"));
     }
   }
-  remote::RunOptions plain;
-  plain.login_shell = false;
-  (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
 }
 
 // The claim protocol (job_request.h) with each backend's real submit
@@ -472,29 +478,23 @@ TEST_CASE("testbed: a job avoiding nodes runs elsewhere, or where it can",
 TEST_CASE(
     "testbed: a submit whose lock a newer dispatch claimed creates no job",
     "[integration][slurm][sge][host]") {
-  testing::Testbed tb = testing::RequireTestbed();
-  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
-  auto ssh =
-      std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
-  const std::string dir = RunDir(tb, env);
-  remote::RunOptions plain;
-  plain.login_shell = false;
-  for (Backend& b : TestbedBackends(env, ssh, dir, {"slurm", "sge", "host"})) {
+  TestbedDir t;
+  for (Backend& b : t.Backends({"slurm", "sge", "host"})) {
     const std::string& name = b.name;
-    JobRequest late = Job(dir, name, "claimed", "true\n");
+    JobRequest late = Job(t.dir, name, "claimed", "true\n");
     late.comment =
         "hpc-mcp-test:" + std::to_string(::getpid()) + ":claimed:" + name;
     // Beside the script, as the submitter places it: the late dispatch had
     // written its script before its submit command left.
-    late.submit_lock = dir + "/" + name + "/scripts/claimed.submit.lock";
+    late.submit_lock = t.dir + "/" + name + "/scripts/claimed.submit.lock";
     late.submit_token = NewSubmitToken();
     JobRequest newer = late;
     newer.submit_token = NewSubmitToken();
-    auto mk =
-        ssh->Run({"mkdir", "-p", "--", dir + "/" + name + "/scripts"}, plain);
+    auto mk = t.ssh->Run({"mkdir", "-p", "--", t.dir + "/" + name + "/scripts"},
+                         t.plain);
     REQUIRE(mk.ok());
-    auto claimed = ssh->Run(
-        ClaimSubmitLockArgv(newer.submit_lock, newer.submit_token), plain);
+    auto claimed = t.ssh->Run(
+        ClaimSubmitLockArgv(newer.submit_lock, newer.submit_token), t.plain);
     REQUIRE(claimed.ok());
     REQUIRE(claimed->exit_code == 0);
 
@@ -519,7 +519,6 @@ TEST_CASE(
          WaitTerminal(*b.sched, {sent->job_id}, std::chrono::seconds(120)))
       CHECK(st.state == JobState::kCompleted);
   }
-  (void)ssh->Run({"rm", "-rf", "--", dir}, plain);
 }
 
 }  // namespace
