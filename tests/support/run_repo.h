@@ -154,10 +154,8 @@ class RunRepo {
  private:
   // A fresh directory under TESTBED_WORK for profile `name`.
   std::string TestbedRoot(const std::string& name) const {
-    Testbed tb = RequireTestbed();
-    const char* work = std::getenv("TESTBED_WORK");
-    return std::string(work && *work ? work : (tb.dir + "/work").c_str()) +
-           "/runs-" + std::to_string(::getpid()) + "-" + name + "-" +
+    return RequireTestbed().work + "/runs-" + std::to_string(::getpid()) + "-" +
+           name + "-" +
            std::to_string(
                std::chrono::steady_clock::now().time_since_epoch().count());
   }

@@ -639,9 +639,7 @@ struct TestbedSetup {
 
   TestbedSetup() {
     auto tb = testing::RequireTestbed();
-    const char* work = std::getenv("TESTBED_WORK");
-    root = std::string(work && *work ? work : (tb.dir + "/work").c_str()) +
-           "/wandb-" + std::to_string(::getpid()) + "-" +
+    root = tb.work + "/wandb-" + std::to_string(::getpid()) + "-" +
            std::to_string(
                std::chrono::steady_clock::now().time_since_epoch().count());
     train = root + "/exp one";

@@ -203,10 +203,8 @@ class HostScheduler : public Scheduler {
     // The job inherits the environment of the launch: the profile's login
     // shell and setup lines (module loads, venv) apply to it.
     o.login_shell = true;
-    auto res =
-        remote_->Run(UnderSubmitLock(r.submit_lock, r.submit_token,
-                                     {"bash", wrapper, "launch", jobdir}),
-                     o);
+    auto res = remote_->Run(
+        UnderSubmitLock(r, {"bash", wrapper, "launch", jobdir}), o);
     if (!res.ok()) return res.status();
     HPC_RETURN_IF_ERROR(CheckSubmitClaim(*res, remote_->Describe()));
     if (!res->ok())

@@ -415,22 +415,20 @@ std::string SubmitUnderClaimScript() {
 
 }  // namespace
 
-std::vector<std::string> UnderSubmitLock(const std::string& lock,
-                                         const std::string& token,
+std::vector<std::string> UnderSubmitLock(const JobRequest& r,
                                          std::vector<std::string> argv) {
-  if (lock.empty()) return argv;
-  std::vector<std::string> locked = {"flock", "-w", "600", lock};
-  if (!token.empty())
+  if (r.submit_lock.empty()) return argv;
+  std::vector<std::string> locked = {"flock", "-w", "600", r.submit_lock};
+  if (!r.submit_token.empty())
     locked.insert(locked.end(), {"sh", "-c", SubmitUnderClaimScript(),
-                                 "hpc-submit", lock, token});
+                                 "hpc-submit", r.submit_lock, r.submit_token});
   locked.insert(locked.end(), argv.begin(), argv.end());
   return locked;
 }
 
-std::vector<std::string> ClaimSubmitLockArgv(const std::string& lock,
-                                             const std::string& token) {
-  return {"flock", "-w",        "600",       lock, "sh",
-          "-c",    kWriteClaim, "hpc-claim", lock, token};
+std::vector<std::string> ClaimSubmitLockArgv(const JobRequest& r) {
+  return {"flock", "-w",        "600",       r.submit_lock, "sh",
+          "-c",    kWriteClaim, "hpc-claim", r.submit_lock, r.submit_token};
 }
 
 std::string NewSubmitToken() { return remote::RandomSuffix(); }

@@ -98,18 +98,17 @@ Status MakeDirs(remote::Remote& remote, std::vector<std::string> dirs);
 // submitted again (sshd runs a command it received although its client is
 // gone; a login shell is slow to start). So the lock guards a claim file
 // (<lock>.claim) naming the one dispatch allowed to submit:
-//  - UnderSubmitLock: `argv` run under `flock -w 600 <lock>` once the claim
-//    names `token`; with no claim yet it claims it first; with another
-//    token it exits without running `argv` (CheckSubmitClaim). Without a
-//    lock, `argv` itself; without a token, under the bare lock.
-//  - ClaimSubmitLockArgv: under the lock, makes the claim name `token`
-//    whatever it named. Once it has run, a submit still on its way can no
-//    longer create a job: every job earlier dispatches created exists.
-std::vector<std::string> UnderSubmitLock(const std::string& lock,
-                                         const std::string& token,
+//  - UnderSubmitLock: `argv` run under `flock -w 600 <r.submit_lock>` once
+//    the claim names r.submit_token; with no claim yet it claims it first;
+//    with another token it exits without running `argv` (CheckSubmitClaim).
+//    Without a lock, `argv` itself; without a token, under the bare lock.
+//  - ClaimSubmitLockArgv: under the lock, makes the claim name
+//    r.submit_token whatever it named. Once it has run, a submit still on its
+//    way can no longer create a job: every job earlier dispatches created
+//    exists.
+std::vector<std::string> UnderSubmitLock(const JobRequest& r,
                                          std::vector<std::string> argv);
-std::vector<std::string> ClaimSubmitLockArgv(const std::string& lock,
-                                             const std::string& token);
+std::vector<std::string> ClaimSubmitLockArgv(const JobRequest& r);
 // A fresh submit_token.
 std::string NewSubmitToken();
 // OK unless `r` is the answer of a submit UnderSubmitLock refused because

@@ -39,9 +39,8 @@ class SgeScheduler : public Scheduler {
     HPC_RETURN_IF_ERROR(MakeDirs(*remote_, {Dirname(r.stdout_path),
                                             Dirname(r.stderr_path), r.workdir,
                                             *state}));
-    auto res = RunSchedulerCommand(
-        *remote_, UnderSubmitLock(r.submit_lock, r.submit_token, *argv),
-        Options(), "Grid Engine");
+    auto res = RunSchedulerCommand(*remote_, UnderSubmitLock(r, *argv),
+                                   Options(), "Grid Engine");
     if (res.ok() && sge::NoSuitableQueue(*res) && !r.avoid_nodes.empty()) {
       // Only the avoided hosts could run it: the preference yields. The
       // refused qsub created no job.
@@ -49,9 +48,8 @@ class SgeScheduler : public Scheduler {
       anywhere.avoid_nodes.clear();
       argv = sge::QsubArgv(anywhere);
       if (!argv.ok()) return argv.status();
-      res = RunSchedulerCommand(
-          *remote_, UnderSubmitLock(r.submit_lock, r.submit_token, *argv),
-          Options(), "Grid Engine");
+      res = RunSchedulerCommand(*remote_, UnderSubmitLock(r, *argv), Options(),
+                                "Grid Engine");
     }
     if (!res.ok()) return res.status();
     HPC_RETURN_IF_ERROR(CheckSubmitClaim(*res, remote_->Describe()));

@@ -31,17 +31,14 @@ class SlurmScheduler : public Scheduler {
     HPC_RETURN_IF_ERROR(MakeDirs(
         *remote_, {Dirname(r.stdout_path), Dirname(r.stderr_path), r.workdir}));
     auto res = RunSchedulerCommand(
-        *remote_,
-        UnderSubmitLock(r.submit_lock, r.submit_token, slurm::SbatchArgv(r)),
-        Options(), "Slurm");
+        *remote_, UnderSubmitLock(r, slurm::SbatchArgv(r)), Options(), "Slurm");
     if (res.ok() && !r.avoid_nodes.empty() && slurm::ExcludedEveryNode(*res)) {
       // Only the avoided nodes could run it: the preference yields. The
       // refused sbatch created no job.
       JobRequest anywhere = r;
       anywhere.avoid_nodes.clear();
       res = RunSchedulerCommand(*remote_,
-                                UnderSubmitLock(r.submit_lock, r.submit_token,
-                                                slurm::SbatchArgv(anywhere)),
+                                UnderSubmitLock(r, slurm::SbatchArgv(anywhere)),
                                 Options(), "Slurm");
     }
     if (!res.ok()) return res.status();

@@ -317,9 +317,7 @@ Status ClaimInflightSubmit(Cluster& c, const cluster::JobRequest& request) {
   // -w bounds the wait. A lock whose directory does not exist was never
   // taken: flock fails to open it (66), and that is an answer: the job's
   // submit command is only sent once its script is written there.
-  auto r = c.remote->Run(
-      cluster::ClaimSubmitLockArgv(request.submit_lock, request.submit_token),
-      o);
+  auto r = c.remote->Run(cluster::ClaimSubmitLockArgv(request), o);
   if (!r.ok()) return r.status();
   if (r->exit_code == 0 || r->exit_code == 66) return Status::Ok();
   if (r->exit_code == 1)  // flock timed out.

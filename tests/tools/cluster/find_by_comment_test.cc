@@ -110,10 +110,8 @@ TEST_CASE("testbed: find by comment on slurm, sge and host",
   auto probe = ssh->Run({"true"}, remote::RunOptions{});
   if (!probe.ok() || !probe->ok())
     FAIL("cannot reach the testbed over ssh: run scripts/testbed/up.sh");
-  auto work = env.find("TESTBED_WORK");
   const std::string dir =
-      (work != env.end() ? work->second : tb.dir + "/work") + "/find-it-" +
-      std::to_string(::getpid()) + "-" +
+      tb.work + "/find-it-" + std::to_string(::getpid()) + "-" +
       std::to_string(std::chrono::system_clock::now().time_since_epoch() /
                      std::chrono::seconds(1));
 

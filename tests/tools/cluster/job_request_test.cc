@@ -202,6 +202,14 @@ TEST_CASE("timestamps", "[unit][cluster]") {
   CHECK(*text::ParseUtcOffset("-0530") == -(5 * 3600 + 30 * 60));
 }
 
+// A request holding `lock` for the dispatch `token`.
+JobRequest Locked(const std::string& lock, const std::string& token) {
+  JobRequest r;
+  r.submit_lock = lock;
+  r.submit_token = token;
+  return r;
+}
+
 // The claim protocol, on this machine's sh and flock: what a submit still on
 // its way when a newer dispatch claimed the lock does (runs/submitter.h).
 TEST_CASE("a submit whose lock a newer dispatch claimed does not run",
@@ -214,14 +222,14 @@ TEST_CASE("a submit whose lock a newer dispatch claimed does not run",
   remote::LocalRemote local;
   auto submit = [&](const std::string& token) {
     auto r = local.Run(
-        UnderSubmitLock(lock, token,
+        UnderSubmitLock(Locked(lock, token),
                         {"sh", "-c", "echo \"$0\" >> \"$1\"", token, ran}),
         {});
     REQUIRE(r.ok());
     return *r;
   };
   auto claim = [&](const std::string& token) {
-    auto r = local.Run(ClaimSubmitLockArgv(lock, token), {});
+    auto r = local.Run(ClaimSubmitLockArgv(Locked(lock, token)), {});
     REQUIRE(r.ok());
     return r->exit_code;
   };
@@ -245,13 +253,13 @@ TEST_CASE("a submit whose lock a newer dispatch claimed does not run",
 
   // A lock whose directory is gone was never taken: flock says 66.
   CHECK(local
-            .Run(ClaimSubmitLockArgv(tmp.path().string() + "/none/x.lock",
-                                     "cccc"),
+            .Run(ClaimSubmitLockArgv(
+                     Locked(tmp.path().string() + "/none/x.lock", "cccc")),
                  {})
             ->exit_code == 66);
   // Any other failure of the command is the command's own, not a refusal.
-  auto other =
-      local.Run(UnderSubmitLock(lock, "bbbb", {"sh", "-c", "exit 75"}), {});
+  auto other = local.Run(
+      UnderSubmitLock(Locked(lock, "bbbb"), {"sh", "-c", "exit 75"}), {});
   CHECK(other->exit_code == 75);
   CHECK(CheckSubmitClaim(*other, "here").ok());
 }
@@ -265,7 +273,7 @@ TEST_CASE("claiming a submit lock waits for the submit holding it",
   // A submit that holds the lock for a while, then leaves its mark.
   std::thread slow([&] {
     auto r =
-        local.Run(UnderSubmitLock(lock, "aaaa",
+        local.Run(UnderSubmitLock(Locked(lock, "aaaa"),
                                   {"sh", "-c", "sleep 1; touch \"$0\"", done}),
                   {});
     CHECK(r.ok());
@@ -273,7 +281,7 @@ TEST_CASE("claiming a submit lock waits for the submit holding it",
   // Bounded: the submit takes the lock within seconds.
   for (int i = 0; i < 500 && !std::filesystem::exists(lock + ".claim"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  auto r = local.Run(ClaimSubmitLockArgv(lock, "bbbb"), {});
+  auto r = local.Run(ClaimSubmitLockArgv(Locked(lock, "bbbb")), {});
   slow.join();
   REQUIRE(r.ok());
   CHECK(r->exit_code == 0);

@@ -63,11 +63,8 @@ TEST_CASE(
   testing::Testbed tb = testing::RequireTestbed();
   auto ssh =
       std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
-  auto env = testing::ParseEnvSh(tb.dir + "/env.sh");
-  auto work = env.find("TESTBED_WORK");
   const std::string dir =
-      (work != env.end() ? work->second : tb.dir + "/work") +
-      "/qmaster-restart-" + std::to_string(::getpid());
+      tb.work + "/qmaster-restart-" + std::to_string(::getpid());
   ClusterProfile p;
   p.name = "testbed-sge-fault";
   p.scheduler = "sge";

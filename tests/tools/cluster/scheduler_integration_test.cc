@@ -35,11 +35,8 @@ struct Backend {
 
 // A fresh directory on the testbed for this run; none of its
 // subdirectories exists before a job needs it.
-std::string RunDir(const testing::Testbed& tb,
-                   const std::map<std::string, std::string>& env) {
-  auto it = env.find("TESTBED_WORK");
-  std::string base = it != env.end() ? it->second : tb.dir + "/work";
-  return base + "/sched-it-" + std::to_string(::getpid()) + "-" +
+std::string RunDir(const testing::Testbed& tb) {
+  return tb.work + "/sched-it-" + std::to_string(::getpid()) + "-" +
          std::to_string(std::chrono::system_clock::now().time_since_epoch() /
                         std::chrono::seconds(1));
 }
@@ -112,7 +109,7 @@ struct TestbedDir {
       testing::ParseEnvSh(tb.dir + "/env.sh");
   std::shared_ptr<remote::Remote> ssh =
       std::make_shared<remote::OpenSshRemote>(testing::TestbedOpenSsh(tb));
-  std::string dir = RunDir(tb, env);
+  std::string dir = RunDir(tb);
   remote::RunOptions plain = [] {
     remote::RunOptions o;
     o.login_shell = false;
@@ -140,7 +137,7 @@ TEST_CASE("testbed: the slurm sge and host backends run real jobs",
                      : probe.status().ToString()) +
          "): run scripts/testbed/up.sh");
 
-  const std::string dir = RunDir(tb, env);
+  const std::string dir = RunDir(tb);
   const std::string canary = dir + "/canary";
   const std::string hostile = "'; touch " + canary + "; echo '$(touch " +
                               canary + ")`touch " + canary + "` a,b=c \"q\"";
@@ -284,7 +281,7 @@ TEST_CASE("testbed: afterany and aftercorr on slurm, sge, host and local",
          (probe.ok() ? "exit " + std::to_string(probe->exit_code)
                      : probe.status().ToString()) +
          "): run scripts/testbed/up.sh");
-  const std::string testbed_dir = RunDir(tb, env);
+  const std::string testbed_dir = RunDir(tb);
   testing::TempDir local_dir;
   REQUIRE_FALSE(local_dir.path().empty());
   auto local = std::make_shared<remote::LocalRemote>();
@@ -493,8 +490,7 @@ TEST_CASE(
     auto mk = t.ssh->Run({"mkdir", "-p", "--", t.dir + "/" + name + "/scripts"},
                          t.plain);
     REQUIRE(mk.ok());
-    auto claimed = t.ssh->Run(
-        ClaimSubmitLockArgv(newer.submit_lock, newer.submit_token), t.plain);
+    auto claimed = t.ssh->Run(ClaimSubmitLockArgv(newer), t.plain);
     REQUIRE(claimed.ok());
     REQUIRE(claimed->exit_code == 0);
 

@@ -35,6 +35,7 @@ struct Testbed {
   std::string ssh_config;   // TESTBED_SSH_CONFIG
   std::string alias;        // TESTBED_SSH_ALIAS
   std::string pids;         // TESTBED_PIDS
+  std::string work;         // TESTBED_WORK: where tests make their directories
 };
 
 // Parses `export NAME='value'` lines (values single-quoted, ' written as
@@ -94,6 +95,8 @@ inline Testbed RequireTestbed() {
   tb.alias = get("TESTBED_SSH_ALIAS");
   tb.pids = get("TESTBED_PIDS");
   if (tb.pids.empty()) tb.pids = dir + "/pids";
+  tb.work = get("TESTBED_WORK");
+  if (tb.work.empty()) tb.work = dir + "/work";
   if (tb.host.empty() || tb.port == 0 || tb.user.empty() || tb.key.empty()) {
     FAIL(
         "the SSH testbed is not running (no TESTBED_SSH_* in the "

@@ -376,10 +376,7 @@ struct Site {
     const testing::Testbed tb = testing::RequireTestbed();
     auto s = std::make_unique<Site>();
     s->profile = "tb-rec";
-    const char* work = std::getenv("TESTBED_WORK");
-    const std::string work_base =
-        work && *work ? work : (tb.dir + "/work").c_str();
-    s->root = work_base + "/records-" + std::to_string(::getpid()) + "-" +
+    s->root = tb.work + "/records-" + std::to_string(::getpid()) + "-" +
               std::to_string(Clock::now().time_since_epoch().count());
     s->workdir = s->root + "/work";
     s->token_file = s->root + "/secret/wandb_token";
@@ -392,7 +389,7 @@ struct Site {
                     "[bash, -l]", "{min_query_interval_seconds: 0}");
     s->remote_root = true;
     s->Open();
-    s->never_published = {work_base, tb.user, tb.host};
+    s->never_published = {tb.work, tb.user, tb.host};
     return s;
   }
 
